@@ -1,0 +1,1 @@
+"""benchmarks: synthetic test functions, peer comparisons and speed benchmarks."""
