@@ -1,0 +1,133 @@
+"""Grouping models (topology x seed) into shape buckets, each trained by one compiled call.
+
+A bucket has one activation and one padded hidden width per layer. Models are placed greedily,
+largest first, into the first bucket whose padded compute stays within ``max_waste`` times the
+members' useful compute; otherwise they open a new bucket. Widths are rounded up to a multiple
+of ``width_multiple`` so that similar requests reuse compiled shapes. A bucket bigger than the
+memory budget is split into equal chunks (the last one topped up with throw-away copies), so all
+of its chunks share one shape and one compilation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Sequence
+
+import jax
+
+from nets.mlp import carried_widths
+from nets.topology import Topology
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """One compiled call: a padded shape and the models trained in it.
+
+    Attributes:
+        activation: the shared activation.
+        widths: padded hidden widths, one per layer.
+        members: indices into the flat list of models (topology-major, then seed); a member
+            listed twice is a throw-away copy filling the chunk to its shape.
+        n_real: the first ``n_real`` members are the real ones.
+    """
+
+    activation: str
+    widths: tuple[int, ...]
+    members: tuple[int, ...]
+    n_real: int
+
+
+def round_width(width: int, multiple: int) -> int:
+    """Rounds ``width`` up to a multiple of ``multiple`` (0 stays 0)."""
+    return int(math.ceil(width / multiple) * multiple)
+
+
+def padded_macs(widths: Sequence[int], n_inputs: int) -> int:
+    """Multiply-accumulates per event of one padded model."""
+    fans = (n_inputs, *widths, 1)
+    return sum(a * b for a, b in zip(fans[:-1], fans[1:]))
+
+
+def model_bytes(widths: Sequence[int], n_inputs: int, batch_size: int, eval_batch: int,
+                n_val: int) -> int:
+    """Device memory one model of a padded shape needs during training, in bytes.
+
+    Counts parameters, their gradient, Adam's two moments and the best-validation snapshot,
+    the activations of a training and an evaluation minibatch (kept for the backward pass), and
+    the stored best validation scores.
+    """
+    fans = (n_inputs, *widths, 1)
+    n_params = sum(a * b + b for a, b in zip(fans[:-1], fans[1:]))
+    units = sum(widths) + 1
+    floats = 6 * n_params + 4 * batch_size * units + 2 * eval_batch * units + 2 * n_val
+    return 4 * floats
+
+
+def default_memory_budget() -> int:
+    """Bytes a training call may use: half the accelerator's memory, else a quarter of RAM."""
+    device = jax.devices()[0]
+    try:
+        stats = device.memory_stats() or {}
+    except Exception:  # some backends do not report memory
+        stats = {}
+    if device.platform != "cpu" and "bytes_limit" in stats:
+        return int(stats["bytes_limit"] * 0.5)
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 << 30
+    return int(ram * 0.25)
+
+
+def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_waste: float,
+         width_multiple: int, memory_budget: int, batch_size: int, eval_batch: int,
+         n_val: int) -> list[Chunk]:
+    """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
+
+    Model ``k`` is topology ``k // n_seeds`` with seed index ``k % n_seeds``; the seeds of one
+    topology always share a bucket.
+
+    Returns:
+        Chunks covering every model exactly once among their real members.
+    """
+    n_hidden = max((t.depth for t in topologies), default=0)
+    order = sorted(range(len(topologies)),
+                   key=lambda i: (-topologies[i].macs(n_inputs), i))
+    buckets: list[dict] = []
+    for i in order:
+        topo = topologies[i]
+        carried = carried_widths(topo, n_inputs, n_hidden)
+        useful = topo.macs(n_inputs) * n_seeds
+        for bucket in buckets:
+            if bucket["activation"] != topo.activation:
+                continue
+            widths = tuple(round_width(max(a, b), width_multiple)
+                           for a, b in zip(bucket["carried"], carried))
+            n_models = bucket["n_models"] + n_seeds
+            if padded_macs(widths, n_inputs) * n_models <= max_waste * (bucket["useful"] + useful):
+                bucket.update(carried=tuple(max(a, b) for a, b in zip(bucket["carried"], carried)),
+                              widths=widths, n_models=n_models, useful=bucket["useful"] + useful)
+                bucket["topologies"].append(i)
+                break
+        else:
+            buckets.append({"activation": topo.activation, "carried": carried,
+                            "widths": tuple(round_width(c, width_multiple) for c in carried),
+                            "n_models": n_seeds, "useful": useful, "topologies": [i]})
+    chunks = []
+    for bucket in buckets:
+        depth = max(topologies[i].depth for i in bucket["topologies"])
+        bucket["widths"] = bucket["widths"][:depth]  # drop layers that are identity for all
+        members = [t * n_seeds + s for t in sorted(bucket["topologies"]) for s in range(n_seeds)]
+        per_model = model_bytes(bucket["widths"], n_inputs, batch_size, eval_batch, n_val)
+        capacity = max(1, memory_budget // per_model)
+        n_chunks = math.ceil(len(members) / capacity)
+        size = math.ceil(len(members) / n_chunks)
+        for c in range(n_chunks):
+            real = members[c * size:(c + 1) * size]
+            filler = [real[0]] * (size - len(real))
+            chunks.append(Chunk(bucket["activation"], bucket["widths"], tuple(real + filler),
+                                len(real)))
+    return chunks
+
