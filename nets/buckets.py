@@ -2,7 +2,8 @@
 
 A bucket has one activation and one padded hidden width per layer. Models are placed greedily,
 largest first, into the first bucket whose padded compute stays within ``max_waste`` times the
-members' useful compute; otherwise they open a new bucket. Widths are rounded up to a multiple
+members' useful compute, or whose extra padded work costs less than compiling a bucket of
+its own (``compile_macs`` multiply-accumulates); otherwise they open a new bucket. Widths are rounded up to a multiple
 of ``width_multiple`` so that similar requests reuse compiled shapes. A bucket bigger than the
 memory budget is split into equal chunks (the last one topped up with throw-away copies), so all
 of its chunks share one shape and one compilation.
@@ -83,11 +84,17 @@ def default_memory_budget() -> int:
 
 def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_waste: float,
          width_multiple: int, memory_budget: int, batch_size: int, eval_batch: int,
-         n_val: int) -> list[Chunk]:
+         n_val: int, events: int = 0, compile_macs: float = 0.0) -> list[Chunk]:
     """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
 
     Model ``k`` is topology ``k // n_seeds`` with seed index ``k % n_seeds``; the seeds of one
     topology always share a bucket.
+
+    Args:
+        events: events one model processes in the whole run (training set size x epochs),
+            which converts per-event padding waste into total work.
+        compile_macs: work worth one compilation; merging that adds less extra work than this
+            is always accepted (0 disables the rule).
 
     Returns:
         Chunks covering every model exactly once among their real members.
@@ -106,7 +113,12 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
             widths = tuple(round_width(max(a, b), width_multiple)
                            for a, b in zip(bucket["carried"], carried))
             n_models = bucket["n_models"] + n_seeds
-            if padded_macs(widths, n_inputs) * n_models <= max_waste * (bucket["useful"] + useful):
+            merged = padded_macs(widths, n_inputs) * n_models
+            apart = (padded_macs(bucket["widths"], n_inputs) * bucket["n_models"]
+                     + padded_macs([round_width(c, width_multiple) for c in carried], n_inputs)
+                     * n_seeds)
+            if (merged <= max_waste * (bucket["useful"] + useful)
+                    or 3 * (merged - apart) * events <= compile_macs):
                 bucket.update(carried=tuple(max(a, b) for a, b in zip(bucket["carried"], carried)),
                               widths=widths, n_models=n_models, useful=bucket["useful"] + useful)
                 bucket["topologies"].append(i)

@@ -39,6 +39,10 @@ I32 = jnp.int32
 #: A cache hit leaves it unchanged; tests read it to prove that equal shapes reuse programs.
 TRACE_COUNTS: collections.Counter = collections.Counter()
 
+#: Extra padded work (multiply-accumulates) worth one compilation, about a second of CPU time:
+#: merging models into a bucket is always accepted when it adds less than this.
+_COMPILE_MACS = 1e10
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TrainResult:
@@ -256,7 +260,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     budget = buckets.default_memory_budget() if memory_budget is None else int(memory_budget)
     chunks = buckets.plan(topologies, len(seeds), n_inputs, max_waste=max_waste,
                           width_multiple=width_multiple, memory_budget=budget,
-                          batch_size=batch_size, eval_batch=eval_batch, n_val=n_val)
+                          batch_size=batch_size, eval_batch=eval_batch, n_val=n_val,
+                          events=n_train * epochs, compile_macs=_COMPILE_MACS)
     key = jax.random.PRNGKey(np.uint32(data_seed))
     config = {"epochs": epochs, "batch_size": batch_size, "restarts": restarts,
               "t_mult": t_mult, "alpha": alpha, "loss": loss, "data_seed": data_seed,
