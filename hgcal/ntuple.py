@@ -1,0 +1,230 @@
+"""Trigger ntuples: writing simulated showers and finding trees, with uproot.
+
+The schema is that of the CMSSW HGCal trigger ntuplizer (L1Trigger/L1THGCalUtilities,
+``HGCalTriggerNtupleManager`` with the event, gen, trigger-cell and multicluster ntuples): one
+entry per event with flat ``run``, ``event``, ``lumi`` and jagged ``gen_*``, ``cl3d_*`` and
+``tc_*`` branches, each group with its ``*_n`` counter. ``tc_multicluster_id`` links a trigger
+cell to the ``cl3d_id`` of its 3D cluster (0 for none). The default tree path is
+``hgcalTriggerNtuplizer/HGCalTriggerNtuple``; newer CMSSW releases write
+``l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple``. uproot writes jagged branches as
+counted C arrays (``float[gen_n]``) where CMSSW writes ``std::vector<float>``; readers
+(uproot, ROOT) see the same values.
+
+The fast simulation uses a square grid of trigger cells, so ``tc_waferu/v`` and
+``tc_cellu/v`` hold the grid index divided by / modulo 8 rather than hexagonal coordinates.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from hgcal.errors import NtupleError
+from hgcal.simulation import Showers, concatenate
+
+__all__ = ["write_ntuple", "showers_to_branches", "find_trees", "DEFAULT_TREE", "TREE_NAME"]
+
+TREE_NAME = "HGCalTriggerNtuple"
+DEFAULT_TREE = f"hgcalTriggerNtuplizer/{TREE_NAME}"
+_GROUPS = ("gen", "genpart", "cl3d", "tc")
+_INT_CLUSTER_FIELDS = ("clusters_n", "showerlength", "coreshowerlength", "firstlayer", "maxlayer")
+_CHARGE = {11: -1, -11: 1, 211: 1, -211: -1}
+
+
+def _cells_to_contain(shower: np.ndarray, energy: np.ndarray, n: int,
+                      fractions: Sequence[float]) -> list[np.ndarray]:
+    """Fewest cells (largest first) holding each fraction of a shower's energy, each ``(n,)``.
+
+    Args:
+        shower: Shower index of each cell, ``(m,)``, non-decreasing.
+        energy: Cell energies, ``(m,)``.
+        n: Number of showers.
+        fractions: Energy fractions, e.g. (0.67, 0.90).
+    """
+    by_energy = np.argsort(-energy, kind="stable")
+    order = by_energy[np.argsort(shower[by_energy], kind="stable")]
+    shower, energy = shower[order], energy[order].astype(np.float64)
+    total = np.bincount(shower, weights=energy, minlength=n)
+    cumulative = np.cumsum(energy)
+    start = np.concatenate([[0.0], cumulative])[np.searchsorted(shower, np.arange(n))]
+    before = cumulative - energy - start[shower]
+    return [np.bincount(shower, weights=before < q * total[shower] * (1 - 1e-9), minlength=n).astype(np.float32)
+            for q in fractions]
+
+
+def showers_to_branches(showers: Showers, first_event: int = 0) -> dict[str, np.ndarray | ak.Array]:
+    """Ntuple branches of simulated showers: flat event branches and jagged groups.
+
+    Args:
+        showers: Simulated showers, ``n`` of them.
+        first_event: Event number of the first shower.
+
+    Returns:
+        Mapping of branch name (``run``, ``gen_pdgid``, ``cl3d_pt``, ``tc_layer``, ...) to an
+        array of length ``n`` (jagged for the groups).
+    """
+    n = len(showers)
+    geometry = showers.geometry
+    one = np.ones(n, dtype=np.int64)
+    branches: dict[str, np.ndarray | ak.Array] = {
+        "run": np.ones(n, dtype=np.int32),
+        "event": np.arange(first_event + 1, first_event + n + 1, dtype=np.int32),
+        "lumi": np.ones(n, dtype=np.int32),
+    }
+    gen = {
+        "pdgid": showers.pdgid.astype(np.int32),
+        "status": np.ones(n, dtype=np.int32),
+        "charge": np.array([_CHARGE[int(p)] for p in np.unique(showers.pdgid)], dtype=np.int32)[
+            np.searchsorted(np.unique(showers.pdgid), showers.pdgid)] if n else np.zeros(0, np.int32),
+        "eta": showers.eta, "phi": showers.phi, "pt": showers.pt, "energy": showers.energy,
+    }
+    for key, values in gen.items():
+        branches[f"gen_{key}"] = ak.unflatten(np.asarray(values, dtype=np.float32 if values.dtype.kind == "f"
+                                                          else np.int32), one)
+
+    has = showers.has_cluster
+    counts = has.astype(np.int64)
+    cluster_id = np.where(has, np.arange(1, n + 1), 0).astype(np.uint32)
+    cells = showers.trigger_cells()
+    ntc67, ntc90 = _cells_to_contain(cells.shower, cells.energy, n, (0.67, 0.90))
+    cl3d = {"id": cluster_id, "bdteg": np.zeros(n, np.float32), "quality": np.ones(n, np.int32),
+            "ntc67": ntc67, "ntc90": ntc90}
+    for key, values in showers.cluster.items():
+        cl3d[key] = values.astype(np.int32 if key in _INT_CLUSTER_FIELDS else np.float32)
+    for key, values in cl3d.items():
+        branches[f"cl3d_{key}"] = ak.unflatten(values[has], counts)
+
+    layer_index = cells.layer_index
+    z_sign = np.sign(showers.eta)[cells.shower]
+    z = geometry.read_array("z_cm")[layer_index] * z_sign
+    x = (cells.ix + 0.5) * geometry.cell_size_cm
+    y = (cells.iy + 0.5) * geometry.cell_size_cm
+    eta = np.arcsinh(z / np.hypot(x, y))
+    mip = cells.energy / (geometry.read_array("mev_per_mip")[layer_index] * 1e-3)
+    owner = cluster_id[cells.shower]
+    tc = {
+        "id": (((z_sign > 0).astype(np.uint32) << 31) | (layer_index.astype(np.uint32) << 24)
+               | ((cells.ix.astype(np.uint32) & 0xFFF) << 12) | (cells.iy.astype(np.uint32) & 0xFFF)),
+        "subdet": np.asarray(geometry.subdet, dtype=np.int32)[geometry.read][layer_index],
+        "zside": z_sign.astype(np.int32),
+        "layer": geometry.read_layers[layer_index].astype(np.int32),
+        "waferu": (cells.ix // 8).astype(np.int32), "waferv": (cells.iy // 8).astype(np.int32),
+        "cellu": (cells.ix % 8).astype(np.int32), "cellv": (cells.iy % 8).astype(np.int32),
+        "data": np.rint(mip).astype(np.int32),
+        "pt": (cells.energy / np.cosh(eta)).astype(np.float32),
+        "mipPt": (mip / np.cosh(eta)).astype(np.float32),
+        "energy": cells.energy.astype(np.float32),
+        "eta": eta.astype(np.float32), "phi": np.arctan2(y, x).astype(np.float32),
+        "x": x.astype(np.float32), "y": y.astype(np.float32), "z": z.astype(np.float32),
+        "cluster_id": np.where(owner > 0, owner * np.uint32(64) + layer_index.astype(np.uint32), 0).astype(np.uint32),
+        "multicluster_id": owner,
+        "multicluster_pt": np.where(owner > 0, showers.cluster["pt"][cells.shower], 0.0).astype(np.float32),
+    }
+    for key, values in tc.items():
+        branches[f"tc_{key}"] = ak.unflatten(values, showers.tc_count.astype(np.int64))
+    return branches
+
+
+def _group(branches: Mapping[str, np.ndarray | ak.Array]) -> dict[str, np.ndarray | ak.Array]:
+    """Zips jagged branches sharing a prefix (``gen_``, ``cl3d_``, ``tc_``) so they share a counter."""
+    grouped: dict[str, dict[str, ak.Array]] = {}
+    flat: dict[str, np.ndarray | ak.Array] = {}
+    for name, values in branches.items():
+        prefix, _, rest = name.partition("_")
+        if prefix in _GROUPS and rest and rest != "n" and isinstance(values, ak.Array) and values.ndim > 1:
+            grouped.setdefault(prefix, {})[rest] = values
+        elif not (prefix in _GROUPS and rest == "n"):
+            flat[name] = np.asarray(values) if not isinstance(values, ak.Array) else values
+    for prefix, fields in grouped.items():
+        try:
+            flat[prefix] = ak.zip(fields)
+        except ValueError:
+            raise NtupleError(f"write_ntuple: the {prefix}_* branches have different lengths per event; "
+                              "give every branch of a group the same counts") from None
+    return flat
+
+
+def _types(data: Mapping[str, np.ndarray | ak.Array]) -> dict:
+    return {k: (v.type.content if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
+
+
+def _chunks(events: Showers | Sequence[Showers] | Mapping, chunk_size: int) -> Iterable[dict]:
+    if isinstance(events, Mapping):
+        yield dict(events)
+        return
+    showers = events if isinstance(events, Showers) else concatenate(list(events))
+    from hgcal.simulation import _PER_CELL, _PER_SHOWER  # noqa: PLC0415 (private layout helpers)
+    starts = np.concatenate([[0], np.cumsum(showers.tc_count)])
+    for begin in range(0, max(len(showers), 1), chunk_size):
+        end = min(begin + chunk_size, len(showers))
+        cells = slice(starts[begin], starts[end])
+        part = Showers(geometry=showers.geometry, grid=showers.grid,
+                       cluster={k: v[begin:end] for k, v in showers.cluster.items()},
+                       truth={k: v[begin:end] for k, v in showers.truth.items()},
+                       **{k: getattr(showers, k)[begin:end] for k in _PER_SHOWER},
+                       **{k: getattr(showers, k)[cells] for k in _PER_CELL})
+        yield showers_to_branches(part, first_event=begin)
+
+
+def write_ntuple(path: str | Path, events: Showers | Sequence[Showers] | Mapping, *,
+                 tree: str = DEFAULT_TREE, chunk_size: int = 20_000,
+                 compression: uproot.compression.Compression | None = uproot.ZLIB(1)) -> Path:
+    """Writes a ROOT file in the HGCal trigger-ntuple schema.
+
+    The file is written to a temporary name in the same folder and renamed when complete, so
+    a failure never leaves a partial file at ``path``.
+
+    Args:
+        path: Output ``.root`` file (overwritten).
+        events: Showers from :func:`hgcal.simulate`, a sequence of them (e.g. electrons and
+            pions), or a mapping of branch name to array (numpy for flat branches, awkward
+            jagged arrays for ``gen_*``, ``cl3d_*``, ``tc_*``).
+        tree: Path of the tree inside the file.
+        chunk_size: Events converted and written per basket.
+        compression: uproot compression (``None`` writes faster, larger files).
+
+    Returns:
+        The path written.
+
+    Raises:
+        NtupleError: If the folder does not exist or the branches are inconsistent.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise NtupleError(f"write_ntuple: folder {path.parent} does not exist; create it first")
+    handle, temporary = tempfile.mkstemp(suffix=".root.tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        with uproot.recreate(temporary, compression=compression) as file:
+            output = None
+            for branches in _chunks(events, chunk_size):
+                data = _group(branches)
+                if output is None:
+                    output = file.mktree(tree, _types(data), counter_name=lambda group: f"{group}_n",
+                                         field_name=lambda group, field: f"{group}_{field}")
+                output.extend(data)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def find_trees(file: uproot.ReadOnlyDirectory) -> list[str]:
+    """Paths of every TTree named ``HGCalTriggerNtuple`` in an open file, at any depth.
+
+    Args:
+        file: An open uproot file.
+
+    Returns:
+        Sorted tree paths without cycle numbers (e.g. ``hgcalTriggerNtuplizer/HGCalTriggerNtuple``).
+    """
+    found = {key.split(";")[0] for key, classname in file.classnames(recursive=True).items()
+             if classname == "TTree" and key.split(";")[0].split("/")[-1] == TREE_NAME}
+    return sorted(found)

@@ -1,0 +1,375 @@
+"""Vectorised fast simulation of electron and charged-pion showers in the HGCal trigger.
+
+Each shower is simulated in four vectorised steps (numpy, no per-shower Python loop):
+
+1. **Longitudinal.** Electrons: a Grindhammer-Peters Gamma profile with correlated fluctuations
+   of (ln T, ln alpha). Charged pions: one MIP per read layer up to an exponentially distributed
+   first-interaction depth, then the two-component (electromagnetic in X0, hadronic in lambda)
+   profile of the CMS fast simulation with an event-by-event Beta-distributed electromagnetic
+   fraction. Each read layer collects the profile over the slab in front of its sensor; what
+   lies behind the last read layer leaks out. See :mod:`hgcal.showers`.
+2. **Sampling.** The energy of each layer (and component) is Gamma distributed with variance
+   ``S^2 * mean`` (GeV^2), so the summed energy has exactly the stochastic term ``S/sqrt(E)``;
+   a per-shower Gaussian factor adds the constant term.
+3. **Transverse and digitisation.** Each layer's energy is shared over a ``G x G`` window of
+   square trigger cells around the projective shower axis with a core-plus-halo Gaussian
+   mixture (widths in Moliere radii that grow with depth, after the GFlash radial profile of
+   Grindhammer and Peters, hep-ex/0001020) and, for the hadronic part, a wide Gaussian. Every
+   cell gets Gaussian noise and is kept above ``threshold_sigma`` times the noise.
+4. **Clustering.** The kept cells of a shower form one 3D cluster whose quantities follow the
+   CMSSW definitions (:mod:`hgcal.clusters`); clusters below ``cluster_pt_min`` are dropped.
+
+The result is a :class:`Showers` record that :func:`hgcal.write_ntuple` turns into a trigger
+ntuple. A run is reproducible from its ``seed``: showers are drawn in fixed-size chunks, each
+from its own child of ``numpy.random.SeedSequence(seed)``, so the worker count does not matter.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, NamedTuple, Sequence
+
+import numpy as np
+from scipy.special import ndtr
+
+from hgcal.clusters import CLUSTER_FIELDS, cluster_quantities
+from hgcal.errors import NtupleError
+from hgcal.geometry import Geometry
+from hgcal.showers import EMModel, PionModel, draw_em_parameters, pion_mean_parameters, slab_fractions
+
+__all__ = ["simulate", "Showers", "TriggerCells", "concatenate", "TransverseModel", "Digitisation", "PARTICLES"]
+
+#: Particle names accepted by :func:`simulate` and their PDG ids.
+PARTICLES = {"e-": 11, "e+": -11, "pi-": -211, "pi+": 211}
+#: Showers per random-number chunk (fixed, so results do not depend on the worker count).
+CHUNK = 2048
+
+
+class TransverseModel(NamedTuple):
+    """Lateral energy sharing over trigger cells.
+
+    Attributes:
+        core_fraction: Share of the electromagnetic energy in the core Gaussian.
+        core_width: Per-axis width of the core at the shower maximum, in Moliere radii.
+        halo_width: Per-axis width of the halo at the shower maximum, in Moliere radii.
+        depth_growth: Widths scale as ``1 - g + g * t / T`` (t / T clipped to [0, 4]).
+        hadronic_width_cm: Per-axis width of the hadronic part, in cm.
+    """
+
+    core_fraction: float = 0.75
+    core_width: float = 0.3
+    halo_width: float = 1.0
+    depth_growth: float = 0.4
+    hadronic_width_cm: float = 4.0
+
+
+class Digitisation(NamedTuple):
+    """Trigger-cell read-out.
+
+    Attributes:
+        grid: Side of the window of trigger cells around the axis (odd).
+        noise_mip: Noise of one trigger cell in MIPs (four 200 um cells of 0.13 MIP each).
+        threshold_sigma: Cells are kept above this many noise sigmas.
+        cluster_pt_min: Clusters below this pT (GeV) are dropped.
+    """
+
+    grid: int = 5
+    noise_mip: float = 0.26
+    threshold_sigma: float = 3.0
+    cluster_pt_min: float = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class Showers:
+    """Simulated showers, one generated particle and at most one 3D cluster per event.
+
+    ``n`` showers, ``R`` read layers, ``m`` kept trigger cells in total.
+
+    Attributes:
+        geometry: The geometry simulated.
+        pdgid: Generated particle id, ``(n,)`` int32.
+        energy, pt, eta, phi: Generated kinematics, ``(n,)`` float64.
+        cluster: 3D-cluster quantities (names of :data:`hgcal.clusters.CLUSTER_FIELDS`), ``(n,)``.
+        has_cluster: Whether the shower left a cluster above ``cluster_pt_min``, ``(n,)`` bool.
+        layer_energy: Cluster energy per read layer (GeV), ``(n, R)`` float32.
+        deposit: Sampled energy per read layer before lateral sharing, noise and
+            thresholds (GeV), ``(n, R)`` float32.
+        truth: ``shower_max`` (X0), ``alpha``, ``first_interaction`` (lambda) and
+            ``em_fraction`` per shower, ``(n,)``; NaN where not applicable.
+        window_x, window_y: Global square-grid index of the first column / row of the
+            ``G x G`` window of trigger cells at each read layer, ``(n, R)`` int32.
+        tc_count: Kept trigger cells per shower, ``(n,)`` int32 (cells are ordered by shower).
+        tc_window_index: Flat index of each kept cell into its shower's ``(R, G, G)`` window,
+            ``(m,)`` int32.
+        tc_energy: Energy of each kept cell (GeV), ``(m,)`` float32.
+        grid: Side ``G`` of the window.
+    """
+
+    geometry: Geometry
+    pdgid: np.ndarray
+    energy: np.ndarray
+    pt: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    cluster: Mapping[str, np.ndarray]
+    has_cluster: np.ndarray
+    layer_energy: np.ndarray
+    deposit: np.ndarray
+    truth: Mapping[str, np.ndarray]
+    window_x: np.ndarray
+    window_y: np.ndarray
+    tc_count: np.ndarray
+    tc_window_index: np.ndarray
+    tc_energy: np.ndarray
+    grid: int
+
+    def __len__(self) -> int:
+        return int(self.pdgid.size)
+
+    def trigger_cells(self) -> TriggerCells:
+        """The kept trigger cells as flat arrays (shower, read layer, global grid x/y, energy)."""
+        shower = np.repeat(np.arange(len(self), dtype=np.int64), self.tc_count)
+        layer, rest = np.divmod(self.tc_window_index, self.grid * self.grid)
+        i, j = np.divmod(rest, self.grid)
+        return TriggerCells(shower=shower, layer_index=layer,
+                            ix=self.window_x[shower, layer] + i, iy=self.window_y[shower, layer] + j,
+                            energy=self.tc_energy)
+
+
+class TriggerCells(NamedTuple):
+    """Kept trigger cells, each array of shape ``(m,)``; see :meth:`Showers.trigger_cells`."""
+
+    shower: np.ndarray
+    layer_index: np.ndarray
+    ix: np.ndarray
+    iy: np.ndarray
+    energy: np.ndarray
+
+
+_PER_SHOWER = ("pdgid", "energy", "pt", "eta", "phi", "has_cluster", "layer_energy", "deposit",
+               "window_x", "window_y", "tc_count")
+_PER_CELL = ("tc_window_index", "tc_energy")
+
+
+def concatenate(parts: Sequence[Showers]) -> Showers:
+    """Joins showers simulated with the same geometry into one record (e.g. electrons + pions)."""
+    parts = list(parts)
+    if not parts:
+        raise NtupleError("concatenate: no Showers given; pass at least one simulate() result")
+    geometry = parts[0].geometry
+    if any(p.geometry != geometry or p.grid != parts[0].grid for p in parts):
+        raise NtupleError("concatenate: the Showers use different geometries or cell windows; "
+                          "simulate them with one geometry and one Digitisation.grid")
+    join = lambda get: np.concatenate([get(p) for p in parts])  # noqa: E731
+    return Showers(
+        geometry=geometry, grid=parts[0].grid,
+        cluster={k: join(lambda p: p.cluster[k]) for k in parts[0].cluster},
+        truth={k: join(lambda p: p.truth[k]) for k in parts[0].truth},
+        **{k: join(lambda p: getattr(p, k)) for k in _PER_SHOWER + _PER_CELL},
+    )
+
+
+def _range(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+    low, high = (value, value) if np.isscalar(value) else tuple(value)
+    if not (0 < low <= high):
+        raise NtupleError(f"simulate: option {name}={value!r} must be a positive number or a (low, high) pair")
+    return float(low), float(high)
+
+
+def _draw_kinematics(rng: np.random.Generator, n: int, energy, pt, eta):
+    """Energy flat in ``energy`` if given, else pT flat in ``pt``; |eta| flat; both endcaps."""
+    abs_eta = rng.uniform(*eta, n)
+    sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    if energy is not None:
+        e = rng.uniform(*energy, n)
+        transverse = e / np.cosh(abs_eta)
+    else:
+        transverse = rng.uniform(*pt, n)
+        e = transverse * np.cosh(abs_eta)
+    return e, transverse, sign * abs_eta, phi
+
+
+def _gamma_sample(rng: np.random.Generator, mean: np.ndarray, stochastic: float) -> np.ndarray:
+    """Gamma draw with the given mean and variance ``stochastic^2 * mean`` (GeV^2)."""
+    if stochastic <= 0:
+        return mean
+    scale = stochastic ** 2
+    return rng.standard_gamma(mean / scale) * scale
+
+
+def _window_fractions(offset: np.ndarray, width: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of a 1D Gaussian (centred on the axis) in each cell of the window.
+
+    Args:
+        offset: Fractional position of the axis inside its cell, ``(n, R)``, in [0, 1).
+        width: Gaussian width in cell units, ``(n, R)``.
+        edges: Cell edges relative to the axis cell's low edge, ``(G + 1,)``.
+
+    Returns:
+        Shares of shape ``(n, R, G)``.
+    """
+    cdf = ndtr((edges - offset[..., None]) / width[..., None])
+    return np.diff(cdf, axis=-1)
+
+
+def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: Geometry, kinematics: dict,
+                    em: EMModel, pion: PionModel, transverse: TransverseModel, digi: Digitisation) -> dict:
+    rng = np.random.default_rng(seed)
+    energy, pt, eta, phi = _draw_kinematics(rng, n, **kinematics)
+    depth_x0 = geometry.read_array("depth_x0")
+    depth_lambda = geometry.read_array("depth_lambda")
+    z_cm = geometry.read_array("z_cm")
+    gev_per_mip = geometry.read_array("mev_per_mip") * 1e-3
+    nan = np.full(n, np.nan)
+
+    if abs(pdgid) == 11:
+        shape = draw_em_parameters(rng, energy, em, geometry.critical_energy_mev)
+        em_mean = energy[:, None] * slab_fractions(shape.alpha, shape.beta, depth_x0)
+        em_depth = depth_x0[None, :] / shape.shower_max[:, None]
+        em_energy = _gamma_sample(rng, em_mean, em.stochastic)
+        had_energy = mip_energy = None
+        constant = em.constant
+        truth = {"shower_max": shape.shower_max, "alpha": shape.alpha, "first_interaction": nan,
+                 "em_fraction": np.ones(n)}
+    else:
+        mean = pion_mean_parameters(energy)
+        kappa = pion.em_fraction_concentration
+        em_fraction = rng.beta(mean.em_fraction * kappa, (1 - mean.em_fraction) * kappa)
+        start_lambda = rng.exponential(pion.interaction_length, n)
+        all_x0 = np.concatenate([[0.0], geometry.depth_x0])
+        all_lambda = np.concatenate([[0.0], geometry.depth_lambda])
+        start_x0 = np.interp(start_lambda, all_lambda, all_x0,
+                             right=all_x0[-1] + (start_lambda.max() - all_lambda[-1]) * all_x0[-1] / all_lambda[-1])
+        em_mean = (energy * em_fraction)[:, None] * slab_fractions(mean.alpha_em, mean.beta_em, depth_x0, start_x0)
+        had_mean = (energy * (1 - em_fraction) * pion.hadronic_response)[:, None] * slab_fractions(
+            mean.alpha_had, mean.beta_had, depth_lambda, start_lambda)
+        em_max = (mean.alpha_em - 1) / mean.beta_em
+        em_depth = (depth_x0[None, :] - start_x0[:, None]) / em_max[:, None]
+        em_energy = _gamma_sample(rng, em_mean, pion.stochastic_em)
+        had_energy = _gamma_sample(rng, had_mean, pion.stochastic_had)
+        before = depth_lambda[None, :] < start_lambda[:, None]
+        landau = 1.0 - pion.mip_width * np.log(rng.standard_normal((n, depth_x0.size)) ** 2)
+        mip_energy = np.where(before, np.maximum(landau, 0.0) * gev_per_mip, 0.0)
+        constant = pion.constant
+        truth = {"shower_max": nan, "alpha": nan, "first_interaction": start_lambda, "em_fraction": em_fraction}
+
+    scale = np.maximum(1.0 + constant * rng.standard_normal(n), 0.0)[:, None]
+    em_energy = em_energy * scale
+    deposit = em_energy.copy()
+    if had_energy is not None:
+        had_energy = had_energy * scale
+        deposit += had_energy + mip_energy
+
+    # Projective axis and the window of trigger cells around it.
+    cell = geometry.cell_size_cm
+    half = digi.grid // 2
+    radius = z_cm[None, :] / np.sinh(np.abs(eta))[:, None]
+    axis_x, axis_y = radius * np.cos(phi)[:, None], radius * np.sin(phi)[:, None]
+    cell_x, cell_y = np.floor(axis_x / cell), np.floor(axis_y / cell)
+    frac_x, frac_y = axis_x / cell - cell_x, axis_y / cell - cell_y
+    edges = np.arange(-half, half + 2, dtype=np.float64)
+    centres = edges[:-1] + 0.5
+    offset_x = (centres - frac_x[..., None]) * cell
+    offset_y = (centres - frac_y[..., None]) * cell
+
+    # Lateral sharing: each component c is a separable Gaussian, so the cell energies of a layer
+    # are sum_c w_c * outer(share_x_c, share_y_c), one small batched matrix product.
+    growth = 1 - transverse.depth_growth + transverse.depth_growth * np.clip(em_depth, 0.0, 4.0)
+    rm_cells = geometry.moliere_radius_cm / cell
+    widths = [transverse.core_width * rm_cells * growth, transverse.halo_width * rm_cells * growth]
+    weights = [transverse.core_fraction * em_energy, (1 - transverse.core_fraction) * em_energy]
+    if had_energy is not None:
+        widths.append(np.full_like(frac_x, transverse.hadronic_width_cm / cell))
+        weights.append(had_energy)
+    share_x = np.stack([_window_fractions(frac_x, w, edges) for w in widths], axis=-1)
+    share_y = np.stack([_window_fractions(frac_y, w, edges) for w in widths], axis=-1)
+    weight = np.stack(weights, axis=-1)
+    if mip_energy is not None:  # a MIP deposits in the cell the axis crosses
+        centre = np.zeros((1, 1, digi.grid, 1))
+        centre[:, :, half] = 1.0
+        share_x = np.concatenate([share_x, np.broadcast_to(centre, share_x.shape[:3] + (1,))], axis=-1)
+        share_y = np.concatenate([share_y, np.broadcast_to(centre, share_y.shape[:3] + (1,))], axis=-1)
+        weight = np.concatenate([weight, mip_energy[..., None]], axis=-1)
+    cells = np.matmul((share_x * weight[..., None, :]).astype(np.float32),
+                      share_y.astype(np.float32).swapaxes(-1, -2))
+
+    noise = (digi.noise_mip * gev_per_mip).astype(np.float32)[None, :, None, None]
+    cells += noise * rng.standard_normal(cells.shape, dtype=np.float32)
+    cells *= cells > digi.threshold_sigma * noise
+
+    read = geometry.read
+    z_sign = np.sign(eta)
+    quantities = cluster_quantities(cells, offset_x, offset_y, axis_x, axis_y, z_cm, z_sign,
+                                    geometry.read_layers, np.asarray(geometry.subdet)[read] == 2)
+    layer_energy = quantities.pop("layer_energy")
+    has_cluster = quantities["pt"] >= digi.cluster_pt_min
+
+    flat = np.flatnonzero(cells)
+    per_shower = cells[0].size
+    return dict(
+        pdgid=np.full(n, pdgid, dtype=np.int32), energy=energy, pt=pt, eta=eta, phi=phi,
+        cluster=quantities, has_cluster=has_cluster,
+        layer_energy=layer_energy.astype(np.float32), deposit=deposit.astype(np.float32), truth=truth,
+        window_x=(cell_x - half).astype(np.int32), window_y=(cell_y - half).astype(np.int32),
+        tc_count=np.bincount(flat // per_shower, minlength=n).astype(np.int32),
+        tc_window_index=(flat % per_shower).astype(np.int32),
+        tc_energy=cells.ravel()[flat],
+    )
+
+
+def simulate(n: int, particle: str = "e-", energy: float | tuple[float, float] | None = None,
+             pt: float | tuple[float, float] = (20.0, 100.0), eta: float | tuple[float, float] = (1.7, 2.8),
+             geometry: Geometry | str | Path = "v9-trigger", seed: int = 0, *, em: EMModel = EMModel(),
+             pion: PionModel = PionModel(), transverse: TransverseModel = TransverseModel(),
+             digitisation: Digitisation = Digitisation(), workers: int = 1) -> Showers:
+    """Simulates ``n`` single-particle showers as the HGCal Level-1 trigger sees them.
+
+    Args:
+        n: Number of showers.
+        particle: ``"e-"``, ``"e+"``, ``"pi-"`` or ``"pi+"``.
+        energy: Fixed energy (GeV) or a (low, high) range drawn flat in energy; overrides ``pt``.
+        pt: Fixed pT or a (low, high) range drawn flat in pT (GeV); default 20-100 GeV.
+        eta: Fixed |eta| or a (low, high) range drawn flat; the endcap (sign) is random.
+        geometry: A :class:`Geometry`, a preset name or a geometry file.
+        seed: Seed; the same seed gives the same showers.
+        em: Electron longitudinal profile and resolution.
+        pion: Charged-pion shower model.
+        transverse: Lateral sharing over trigger cells.
+        digitisation: Trigger-cell window, noise, threshold and cluster pT cut.
+        workers: Threads to spread the chunks over (numpy releases the GIL).
+
+    Returns:
+        Showers with ``n`` entries.
+
+    Raises:
+        NtupleError: For an unknown particle or an invalid option.
+    """
+    if particle not in PARTICLES:
+        raise NtupleError(f"simulate: unknown particle {particle!r}; use one of {sorted(PARTICLES)}")
+    if int(n) < 0:
+        raise NtupleError(f"simulate: n={n} must be >= 0")
+    if digitisation.grid < 1 or digitisation.grid % 2 == 0:
+        raise NtupleError(f"simulate: Digitisation.grid={digitisation.grid} must be a positive odd number")
+    geometry = Geometry.resolve(geometry)
+    kinematics = dict(energy=None if energy is None else _range(energy, "energy"),
+                      pt=_range(pt, "pt"), eta=_range(eta, "eta"))
+    sizes = [min(CHUNK, n - start) for start in range(0, int(n), CHUNK)] or [0]
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    run = lambda args: _simulate_chunk(args[0], args[1], PARTICLES[particle], geometry, kinematics,  # noqa: E731
+                                       em, pion, transverse, digitisation)
+    if workers > 1 and len(sizes) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            chunks = list(pool.map(run, zip(seeds, sizes)))
+    else:
+        chunks = [run(args) for args in zip(seeds, sizes)]
+    first = chunks[0]
+    join = lambda key: np.concatenate([c[key] for c in chunks])  # noqa: E731
+    return Showers(
+        geometry=geometry, grid=digitisation.grid,
+        cluster={k: np.concatenate([c["cluster"][k] for c in chunks]) for k in CLUSTER_FIELDS},
+        truth={k: np.concatenate([c["truth"][k] for c in chunks]) for k in first["truth"]},
+        **{k: join(k) for k in _PER_SHOWER + _PER_CELL},
+    )
