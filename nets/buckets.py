@@ -3,8 +3,9 @@
 A bucket has one activation and one padded hidden width per layer. Models are placed greedily,
 largest first, into the first bucket whose padded compute stays within ``max_waste`` times the
 members' useful compute, or whose extra padded work costs less than compiling a bucket of
-its own (``compile_macs`` multiply-accumulates); otherwise they open a new bucket. Widths are rounded up to a multiple
-of ``width_multiple`` so that similar requests reuse compiled shapes. A bucket bigger than the
+its own (``compile_macs`` multiply-accumulates); otherwise they open a new bucket. Widths are
+rounded up onto a coarse grid (`round_width`) so that the buckets of later calls, e.g. the next
+batch of a topology search, often reuse already compiled shapes. A bucket bigger than the
 memory budget is split into equal chunks (the last one topped up with throw-away copies), so all
 of its chunks share one shape and one compilation.
 """
@@ -41,8 +42,18 @@ class Chunk:
 
 
 def round_width(width: int, multiple: int) -> int:
-    """Rounds ``width`` up to a multiple of ``multiple`` (0 stays 0)."""
-    return int(math.ceil(width / multiple) * multiple)
+    """Rounds ``width`` up onto the grid of padded widths (0 stays 0).
+
+    The grid is ``multiple`` x (1, 2, ..., 8, 12, 16, 24, 32, 48, 64, ...): fine steps up to
+    ``8 * multiple``, then alternately x1.5 and x4/3, so padding never adds more than half a
+    layer's width beyond ``8 * multiple``.
+    """
+    units = math.ceil(width / multiple)
+    if units > 8:
+        power = 2 ** math.floor(math.log2(units))
+        units = power if units == power else (3 * power // 2 if units <= 3 * power // 2
+                                              else 2 * power)
+    return int(units * multiple)
 
 
 def padded_macs(widths: Sequence[int], n_inputs: int) -> int:
@@ -91,6 +102,15 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
     topology always share a bucket.
 
     Args:
+        topologies: the distinct topologies.
+        n_seeds: seeds per topology.
+        n_inputs: number of input features.
+        max_waste: most padded compute per unit of useful compute in a bucket.
+        width_multiple: unit of the padded-width grid (see `round_width`).
+        memory_budget: bytes one compiled call may use.
+        batch_size: training minibatch size.
+        eval_batch: validation chunk size.
+        n_val: number of validation events.
         events: events one model processes in the whole run (training set size x epochs),
             which converts per-event padding waste into total work.
         compile_macs: work worth one compilation; merging that adds less extra work than this
@@ -117,8 +137,9 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
             apart = (padded_macs(bucket["widths"], n_inputs) * bucket["n_models"]
                      + padded_macs([round_width(c, width_multiple) for c in carried], n_inputs)
                      * n_seeds)
-            if (merged <= max_waste * (bucket["useful"] + useful)
-                    or 3 * (merged - apart) * events <= compile_macs):
+            extra_work = 3 * (merged - apart) * events  # forward and backward
+            if (merged <= max(apart, max_waste * (bucket["useful"] + useful))
+                    or extra_work < compile_macs):
                 bucket.update(carried=tuple(max(a, b) for a, b in zip(bucket["carried"], carried)),
                               widths=widths, n_models=n_models, useful=bucket["useful"] + useful)
                 bucket["topologies"].append(i)

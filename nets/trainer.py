@@ -359,7 +359,7 @@ def _class_weights(class_weight, y_train, w_train, loss) -> np.ndarray:
 def _eval_batch(n_val: int, largest: int = 4096) -> int:
     """Validation chunk size: at most ``largest``, chunks about equal, a multiple of 8."""
     n_chunks = math.ceil(n_val / largest)
-    return buckets.round_width(math.ceil(n_val / n_chunks), 8)
+    return 8 * math.ceil(math.ceil(n_val / n_chunks) / 8)
 
 
 def _as_topology(t, i) -> Topology:

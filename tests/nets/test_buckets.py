@@ -1,0 +1,50 @@
+"""Shape-bucket planning: bounded padding, one activation per bucket, equal-size chunks."""
+
+import nets
+from nets.buckets import model_bytes, padded_macs, plan, round_width
+
+PLAN = dict(width_multiple=8, memory_budget=1 << 40, batch_size=64, eval_batch=64, n_val=64)
+
+
+def test_width_grid():
+    assert [round_width(w, 8) for w in (0, 1, 8, 9, 64, 65, 97, 129, 1000, 2000)] == [
+        0, 8, 8, 16, 64, 96, 128, 192, 1024, 2048]
+    assert [round_width(w, 1) for w in (3, 8, 9, 13, 17, 25)] == [3, 8, 12, 16, 24, 32]
+
+
+def test_padding_waste_is_bounded_and_every_model_placed_once():
+    topologies = [nets.Topology((w, w // 2 + 1)) for w in (4, 8, 30, 60, 200, 500, 1000)]
+    topologies.append(nets.Topology((20,), "tanh"))
+    chunks = plan(topologies, 2, 10, max_waste=2.0, **PLAN)
+    members = sorted(m for c in chunks for m in c.members[:c.n_real])
+    assert members == list(range(2 * len(topologies)))
+    for c in chunks:
+        tops = {topologies[m // 2] for m in c.members}
+        assert {t.activation for t in tops} == {c.activation}
+        useful = sum(topologies[m // 2].macs(10) for m in c.members)
+        assert padded_macs(c.widths, 10) * len(c.members) <= 2.0 * useful or len(tops) == 1
+        for m in c.members:  # seeds of one topology share the chunk
+            assert m - m % 2 in c.members and m - m % 2 + 1 in c.members
+    assert len({c.widths for c in chunks}) > 1  # 4 and 1000 are not padded together
+
+
+def test_cheap_merges_are_accepted_to_save_a_compilation():
+    topologies = [nets.Topology((4, 4)), nets.Topology((60, 60))]
+    assert len(plan(topologies, 1, 8, max_waste=1.0, **PLAN)) == 2
+    assert len(plan(topologies, 1, 8, max_waste=1.0, events=100, compile_macs=1e10,
+                    **PLAN)) == 1
+
+
+def test_memory_budget_splits_into_equal_chunks():
+    topologies = [nets.Topology((64, 64))] * 5
+    per_model = model_bytes((64, 64), 8, 64, 64, 64)
+    chunks = plan(topologies, 1, 8, max_waste=2.0, **dict(PLAN, memory_budget=2 * per_model))
+    assert [len(c.members) for c in chunks] == [2, 2, 2]
+    assert [c.n_real for c in chunks] == [2, 2, 1]
+    assert len({c.widths for c in chunks}) == 1
+
+
+def test_same_padded_shape_always_shares_a_bucket():
+    topologies = [nets.Topology((1, 1)), nets.Topology((2, 3))]  # both pad to (8, 8)
+    chunks = plan(topologies, 1, 4, max_waste=1.0, **PLAN)
+    assert len(chunks) == 1 and chunks[0].widths == (8, 8)
