@@ -1,0 +1,21 @@
+"""bo: black-box optimisation in JAX — spaces, GP regression, acquisitions and search strategies.
+
+Knows nothing of networks or physics. Public names:
+
+- `Real`, `Integer`, `Categorical`, `Space`, `SpaceError` — search spaces (`bo.space`).
+- `Optimizer(space, method="gp", seed=0, **options)` with `.ask(n)` / `.tell(points, values)`,
+  and `minimize(fun, space, budget, ...) -> Result` (`bo.optimizer`).
+- `bo.gp`: `fit(X, y, kernel="matern52", noise=True)` and `predict(model, Xs) -> (mean, var)`.
+- `bo.acquisition`: UCB, log-EI, EI, PI, MES and Thompson sample paths.
+- `bo.strategies`: the functional init / ask / tell core under `Optimizer`.
+
+Importing bo turns on JAX's float64 mode (GP maths needs it); other rooms use explicit dtypes.
+Values are minimised; acquisitions are utilities that are maximised.
+"""
+
+from bo import acquisition, gp, strategies
+from bo.optimizer import Optimizer, Result, minimize
+from bo.space import Categorical, Integer, Real, Space, SpaceError
+
+__all__ = ["Real", "Integer", "Categorical", "Space", "SpaceError", "Optimizer", "Result", "minimize",
+           "gp", "acquisition", "strategies"]

@@ -1,0 +1,171 @@
+"""The object-oriented front: `Optimizer` (ask / tell with dicts) and `minimize`.
+
+`Optimizer` keeps the history a user needs (every trial, failed ones included, pending
+proposals, timings) around a functional strategy from `bo.strategies`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Callable, Sequence
+
+import jax
+import numpy as np
+
+from bo.space import Space, SpaceError
+from bo.strategies import make_strategy
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Outcome of `minimize`.
+
+    Attributes:
+        x: the best point (a dict), over finite values only.
+        fun: its value.
+        xs: every evaluated point, in order.
+        ys: (n,) their values; NaN or inf for failed evaluations.
+        ask_seconds: (iterations,) wall time of each `ask`.
+        tell_seconds: (iterations,) wall time of each `tell`.
+        method: the method used.
+    """
+
+    x: dict
+    fun: float
+    xs: list
+    ys: np.ndarray
+    ask_seconds: np.ndarray
+    tell_seconds: np.ndarray
+    method: str
+
+    @property
+    def n_failed(self) -> int:
+        return int((~np.isfinite(self.ys)).sum())
+
+    def best_so_far(self) -> np.ndarray:
+        """(n,) the best finite value after each evaluation (inf before the first)."""
+        return np.minimum.accumulate(np.where(np.isfinite(self.ys), self.ys, np.inf))
+
+
+class Optimizer:
+    """Ask/tell optimiser over a `Space`; values are minimised.
+
+    Args:
+        space: a `bo.Space` (or a list of parameters).
+        method: "gp" (default), "random", "sobol" or "grid".
+        seed: makes the run reproducible.
+        **options: options of the method's strategy (for "gp": acquisition, kernel, n_initial,
+            noise, ...; for "grid": levels); see `bo.strategies`.
+
+    Example:
+        >>> opt = Optimizer(Space([Real("x", -2, 2)]), seed=0)
+        >>> [p] = opt.ask()
+        >>> opt.tell([p], [p["x"] ** 2])
+    """
+
+    def __init__(self, space: Space | Sequence, method: str = "gp", seed: int = 0, **options):
+        self.space = space if isinstance(space, Space) else Space(space)
+        self.method = method
+        self.seed = int(seed)
+        self.strategy = make_strategy(method, self.space, self.seed, **options)
+        self.state = self.strategy.init(self.seed)
+        self._key = jax.random.key(self.seed)
+        self._asks = 0
+        self.xs: list[dict] = []
+        self.ys: list[float] = []
+        self._pending: list[np.ndarray] = []
+        self.ask_seconds: list[float] = []
+        self.tell_seconds: list[float] = []
+
+    def ask(self, n: int = 1) -> list[dict]:
+        """Propose n points (dicts); they stay pending until told."""
+        if int(n) < 1:
+            raise SpaceError(f"ask(n={n!r}): n must be at least 1")
+        start = time.perf_counter()
+        key = jax.random.fold_in(self._key, self._asks)
+        self._asks += 1
+        pending = np.reshape(self._pending, (-1, self.space.dim))
+        U, self.state = self.strategy.ask(key, self.state, int(n), pending)
+        points = self.space.decode(U)
+        self._pending.extend(self.space.encode(points))
+        self.ask_seconds.append(time.perf_counter() - start)
+        return points
+
+    def tell(self, points: Sequence[dict], values: Sequence[float]) -> None:
+        """Report values of points (asked or not). Non-finite values mark failed trials."""
+        if isinstance(points, dict):
+            raise SpaceError("tell(points, values) takes a list of points; wrap a single point in [ ]")
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(points) != len(values):
+            raise SpaceError(f"tell got {len(points)} points and {len(values)} values")
+        start = time.perf_counter()
+        points = [self.space.validate(p) for p in points]
+        U = self.space.encode(points)
+        self.state = self.strategy.tell(self.state, U, values)
+        for u in U:
+            for i, p in enumerate(self._pending):
+                if np.max(np.abs(p - u)) <= 1e-9:
+                    del self._pending[i]
+                    break
+        self.xs.extend(points)
+        self.ys.extend(values.tolist())
+        self.tell_seconds.append(time.perf_counter() - start)
+
+    @property
+    def pending(self) -> list[dict]:
+        """Points asked and not yet told."""
+        return self.space.decode(np.reshape(self._pending, (-1, self.space.dim))) if self._pending else []
+
+    def best(self) -> tuple[dict, float]:
+        """The best point told so far and its value, ignoring failed (non-finite) trials."""
+        ys = np.asarray(self.ys, dtype=np.float64)
+        finite = np.isfinite(ys)
+        if not finite.any():
+            raise SpaceError("no successful trial yet: every told value was NaN or infinite")
+        i = int(np.argmin(np.where(finite, ys, np.inf)))
+        return self.xs[i], float(ys[i])
+
+    def result(self) -> Result:
+        x, fun = self.best()
+        return Result(x, fun, list(self.xs), np.asarray(self.ys, dtype=np.float64),
+                      np.asarray(self.ask_seconds), np.asarray(self.tell_seconds), self.method)
+
+
+def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int, method: str = "gp",
+             seed: int = 0, batch_size: int = 1, callback: Callable | None = None, **options) -> Result:
+    """Minimise `fun` over `space` with `budget` evaluations.
+
+    Args:
+        fun: maps a point (dict) to a float; NaN or inf marks a failed evaluation.
+        space: a `bo.Space` or a list of parameters.
+        budget: number of evaluations.
+        method: "gp", "random", "sobol" or "grid".
+        seed: reproducibility.
+        batch_size: points proposed per `ask` (the last batch may be smaller).
+        callback: called as callback(optimizer) after each batch is told.
+        **options: strategy options (see `Optimizer`).
+
+    Returns:
+        A `Result`.
+    """
+    if int(budget) < 1:
+        raise SpaceError(f"budget={budget!r} must be at least 1")
+    if int(batch_size) < 1:
+        raise SpaceError(f"batch_size={batch_size!r} must be at least 1")
+    opt = Optimizer(space, method=method, seed=seed, **options)
+    while len(opt.ys) < budget:
+        points = opt.ask(min(int(batch_size), int(budget) - len(opt.ys)))
+        values = [_as_float(fun(p), p) for p in points]
+        opt.tell(points, values)
+        if callback is not None:
+            callback(opt)
+    return opt.result()
+
+
+def _as_float(value, point) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpaceError(f"the objective returned {value!r} at {point!r}; it must return a float") from None

@@ -1,0 +1,437 @@
+"""The functional core: search strategies as pure init / ask / tell on immutable states.
+
+    strategy = GPSearch(space)            # static configuration
+    state = strategy.init(seed)
+    U, state = strategy.ask(key, state, n, pending)   # (n, dim) unit-cube proposals
+    state = strategy.tell(state, U, values)           # values are minimised
+
+States are frozen dataclasses of numpy arrays, replaced (never mutated) by `ask` and `tell`.
+The compiled pieces (hyperparameter objective, conditioning, acquisition maximisation) are jitted
+once per (capacity bucket, dimension) and reused across strategies with equal spaces.
+
+The sign flip between the user's minimisation and the maximised utilities happens in one place:
+`GPSearch.tell` stores `-value` as the GP's target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from functools import partial
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from scipy.stats import qmc
+
+from bo import acquisition as acq
+from bo import gp as gplib
+from bo.space import Categorical, Space, SpaceError
+
+ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes")
+_DUPLICATE_TOL = 1e-9
+
+
+def _freeze(x):
+    x = np.array(x, copy=True)
+    x.setflags(write=False)
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Space-filling and exhaustive strategies
+
+
+@dataclasses.dataclass(frozen=True)
+class CounterState:
+    """State of a sequence-driven strategy: how many points it has proposed."""
+
+    index: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomSearch:
+    """Uniform random points in the unit cube, discrete coordinates rounded."""
+
+    space: Space
+
+    def init(self, seed: int = 0) -> CounterState:
+        return CounterState()
+
+    def ask(self, key, state: CounterState, n: int = 1, pending=None):
+        u = np.asarray(self.space.round(jax.random.uniform(key, (n, self.space.dim))))
+        return u, dataclasses.replace(state, index=state.index + n)
+
+    def tell(self, state, U, values):
+        return state
+
+
+@dataclasses.dataclass(frozen=True)
+class SobolSearch:
+    """A scrambled Sobol sequence (Owen scrambling, scipy.stats.qmc), discrete coordinates rounded."""
+
+    space: Space
+    seed: int = 0
+
+    def init(self, seed: int = 0) -> CounterState:
+        return CounterState()
+
+    def ask(self, key, state: CounterState, n: int = 1, pending=None):
+        u = sobol_points(self.space.dim, state.index, n, self.seed)
+        return np.asarray(self.space.round(u)), dataclasses.replace(state, index=state.index + n)
+
+    def tell(self, state, U, values):
+        return state
+
+
+def sobol_points(dim: int, start: int, n: int, seed: int) -> np.ndarray:
+    """Points start .. start+n-1 of a scrambled Sobol sequence, shape (n, dim)."""
+    sampler = qmc.Sobol(dim, scramble=True, seed=seed)
+    if start:
+        sampler.fast_forward(start)
+    return sampler.random(n)
+
+
+@dataclasses.dataclass(frozen=True)
+class GridSearch:
+    """Full factorial grid, proposed in order.
+
+    Args:
+        space: the space.
+        levels: levels per dimension: an int for all (reals and integers get that many evenly
+            spaced values in their own scale, integers de-duplicated; categoricals all choices),
+            or a dict mapping a parameter name to an int or an explicit list of values.
+    """
+
+    space: Space
+    levels: Any = 5
+
+    def points(self) -> list[dict]:
+        per_param = []
+        levels = self.levels if isinstance(self.levels, dict) else {}
+        unknown = set(levels) - set(self.space.names)
+        if unknown:
+            raise SpaceError(f"grid levels name unknown parameters: {', '.join(sorted(unknown))}")
+        for p in self.space.params:
+            spec = levels.get(p.name, self.levels if not isinstance(self.levels, dict) else 5)
+            if isinstance(spec, (list, tuple)):
+                values = list(spec)
+                for v in values:
+                    self.space.validate({**{q.name: _any_value(q) for q in self.space.params}, p.name: v})
+            elif isinstance(p, Categorical):
+                values = list(p.choices)
+            else:
+                if int(spec) < 1:
+                    raise SpaceError(f"grid levels for {p.name!r} must be >= 1, got {spec!r}")
+                unit = np.linspace(0.0, 1.0, int(spec)) if int(spec) > 1 else np.array([0.5])
+                values = [self.space.decode(self._axis(p, t))[0][p.name] for t in unit]
+                values = list(dict.fromkeys(values))  # integers may coincide
+            per_param.append(values)
+        return [dict(zip(self.space.names, combo)) for combo in itertools.product(*per_param)]
+
+    def _axis(self, p, t):
+        u = np.full(self.space.dim, 0.0)
+        s = self.space.slices[self.space.names.index(p.name)]
+        u[s] = t
+        for q, sq in zip(self.space.params, self.space.slices):
+            if isinstance(q, Categorical):
+                u[sq.start] = 1.0
+        return u[None]
+
+    def init(self, seed: int = 0) -> CounterState:
+        return CounterState()
+
+    def ask(self, key, state: CounterState, n: int = 1, pending=None):
+        grid = self.points()
+        if state.index + n > len(grid):
+            raise SpaceError(f"the grid has {len(grid)} points and {state.index} were already proposed; "
+                             f"ask for at most {len(grid) - state.index} more or use finer levels")
+        chosen = grid[state.index:state.index + n]
+        return self.space.encode(chosen), dataclasses.replace(state, index=state.index + n)
+
+    def tell(self, state, U, values):
+        return state
+
+
+def _any_value(p):
+    return p.choices[0] if isinstance(p, Categorical) else p.low
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian-process Bayesian optimisation
+
+
+@dataclasses.dataclass(frozen=True)
+class GPState:
+    """Observations and the last MAP hyperparameters.
+
+    Attributes:
+        X: (n, dim) every told point in the unit cube (failed ones included, for de-duplication).
+        y: (n,) the GP's targets, -value; NaN for failed trials.
+        params: the last MAP hyperparameters (warm start), or None.
+        fit_capacity: the capacity bucket `params` were fitted in.
+        n_initial_asked: how many points of the initial Sobol design have been proposed.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    params: gplib.GPParams | None = None
+    fit_capacity: int = 0
+    n_initial_asked: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class GPSearch:
+    """Bayesian optimisation with a GP surrogate.
+
+    Args:
+        space: the space.
+        acquisition: "logei" (default), "ei", "pi", "ucb", "ts" (Thompson) or "mes".
+        kernel: "matern52" (default), "matern32", "matern12" or "rbf".
+        n_initial: size of the scrambled-Sobol initial design.
+        noise: learn a noise variance (False for noiseless objectives pins it at the floor).
+        beta: UCB exploration weight (utility = mean + sqrt(beta) std).
+        raw_samples: Sobol candidates scored before gradient refinement.
+        n_starts: best candidates refined by gradient ascent.
+        steps: Adam steps of that refinement.
+        fit_restarts: random prior draws screened as starts of a cold hyperparameter fit, besides
+            the prior centre; the best `fit_refine` are refined by L-BFGS-B. A cold fit runs
+            whenever the data enter a new capacity bucket (16, 32, 64, ... rows); in between,
+            the previous MAP (or the prior centre, if better) is refined alone, which takes a few
+            evaluations because one new point moves the MAP little.
+        fit_refine: see `fit_restarts`.
+        mes_samples: sampled maxima for MES.
+        ts_features: random Fourier features per Thompson path.
+        seed: seeds the initial design and the fit's random starts.
+    """
+
+    space: Space
+    acquisition: str = "logei"
+    kernel: str = "matern52"
+    n_initial: int = 10
+    noise: bool = True
+    beta: float = 4.0
+    raw_samples: int = 1024
+    n_starts: int = 8
+    steps: int = 100
+    fit_restarts: int = 16
+    fit_refine: int = 2
+    mes_samples: int = 16
+    ts_features: int = 1024
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.acquisition not in ACQUISITIONS:
+            raise SpaceError(f"acquisition={self.acquisition!r} is not one of {ACQUISITIONS}")
+        if self.kernel not in gplib.KERNELS:
+            raise SpaceError(f"kernel={self.kernel!r} is not one of {gplib.KERNELS}")
+        if int(self.n_initial) < 1:
+            raise SpaceError(f"n_initial={self.n_initial!r} must be at least 1")
+
+    def init(self, seed: int = 0) -> GPState:
+        return GPState(_freeze(np.zeros((0, self.space.dim))), _freeze(np.zeros(0)))
+
+    def tell(self, state: GPState, U, values) -> GPState:
+        U = np.asarray(U, np.float64).reshape(-1, self.space.dim)
+        values = np.asarray(values, np.float64).reshape(-1)
+        target = np.where(np.isfinite(values), -values, np.nan)  # the one sign flip
+        return dataclasses.replace(state, X=_freeze(np.vstack([state.X, U])),
+                                   y=_freeze(np.concatenate([state.y, target])))
+
+    def ask(self, key, state: GPState, n: int = 1, pending=None):
+        pending = np.zeros((0, self.space.dim)) if pending is None else np.asarray(pending, np.float64)
+        ok = np.isfinite(state.y)
+        chosen: list[np.ndarray] = []
+        k_init, k_gp = jax.random.split(key)
+        while (len(chosen) < n and (state.n_initial_asked < self.n_initial or ok.sum() < 2)):
+            index = state.n_initial_asked
+            state = dataclasses.replace(state, n_initial_asked=index + 1)
+            if index > 64 * self.n_initial + 1000:
+                break  # the space is too small for a design of this size: let the GP take over
+            u = np.asarray(self.space.round(sobol_points(self.space.dim, index, 1, self.seed)))[0]
+            if not _is_duplicate(u, [state.X, pending, np.reshape(chosen, (-1, self.space.dim))]):
+                chosen.append(u)
+        if len(chosen) < n:
+            if ok.sum() < 2:
+                rest = _random_new_points(k_gp, self.space, n - len(chosen),
+                                          [state.X, pending, np.reshape(chosen, (-1, self.space.dim))])
+                chosen.extend(rest)
+            else:
+                new, state = self._ask_gp(k_gp, state, n - len(chosen),
+                                          np.vstack([pending, np.reshape(chosen, (-1, self.space.dim))]))
+                chosen.extend(new)
+        return np.asarray(chosen).reshape(n, self.space.dim), state
+
+    def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray):
+        ok = np.isfinite(state.y)
+        X, y = state.X[ok], state.y[ok]
+        cap = gplib.capacity(len(X) + len(pending) + n)
+        Xp, yp, mask = gplib.pad(X, y, cap)
+        mean, std = gplib.standardize(yp, mask)
+        ys = (yp - mean) / std * mask
+        if state.params is not None and state.fit_capacity == cap:
+            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, init=state.params,
+                                      restarts=0, refine=1)
+        else:
+            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
+                                      refine=self.fit_refine, seed=self.seed + len(X))
+        state = dataclasses.replace(state, params=params, fit_capacity=cap)
+
+        avoid = np.vstack([state.X, pending])
+        avoid_cap = gplib.capacity(len(avoid) + n)
+        avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), avoid_cap)
+        n_real = len(X)
+        # Pending points enter as Kriging-believer fantasies: their target is the posterior mean.
+        fantasies = list(pending)
+        gp = gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
+                             jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel)
+        if fantasies:
+            gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel)
+            n_real += len(fantasies)
+        raw = jnp.asarray(_raw_points(self.space.dim, self.raw_samples))
+        chosen = []
+        for i in range(n):
+            k = jax.random.fold_in(key, i)
+            cands, scores = _propose(k, gp, raw, jnp.asarray(avoid_p), jnp.asarray(avoid_mask),
+                                     self.beta, space=self.space, acquisition=self.acquisition,
+                                     n_starts=self.n_starts, steps=self.steps,
+                                     mes_samples=self.mes_samples, ts_features=self.ts_features)
+            scores = np.asarray(scores)
+            if np.isfinite(scores[0]):
+                u = np.asarray(cands[0])
+            else:
+                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]])[0]
+            chosen.append(u)
+            avoid_p[len(avoid) + i] = u
+            avoid_mask[len(avoid) + i] = 1.0
+            if i + 1 < n:
+                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, u[None], self.kernel)
+                n_real += 1
+        return chosen, state
+
+
+def _add_fantasies(gp, Xp, ys, mask, start, U, kernel):
+    """Append points with the posterior mean as target (Kriging believer) and recondition."""
+    Xp, ys, mask = np.array(Xp), np.array(ys), np.array(mask)
+    mu, _ = gplib.posterior(gp, jnp.asarray(U))
+    rows = slice(start, start + len(U))
+    Xp[rows], ys[rows], mask[rows] = U, np.asarray(mu), 1.0
+    gp = gplib.condition(gp.params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
+                         gp.y_mean, gp.y_std, kernel=kernel)
+    return gp, Xp, ys, mask
+
+
+@functools.lru_cache(maxsize=32)
+def _raw_points(dim, n):
+    """The first n points of an unscrambled Sobol net; `_propose` shifts them randomly."""
+    return _freeze(qmc.Sobol(dim, scramble=False).random_base2(max(1, math.ceil(math.log2(n))))[:n])
+
+
+def _is_duplicate(u, groups) -> bool:
+    for g in groups:
+        g = np.asarray(g).reshape(-1, len(u))
+        if len(g) and (np.max(np.abs(g - u), axis=1) <= _DUPLICATE_TOL).any():
+            return True
+    return False
+
+
+def _random_new_points(key, space: Space, n: int, avoid_groups, tries: int = 4096):
+    """n random valid points, distinct from each other and from the avoided ones."""
+    out = []
+    u = np.asarray(space.round(jax.random.uniform(key, (tries, space.dim))))
+    for row in u:
+        if not _is_duplicate(row, list(avoid_groups) + [np.reshape(out, (-1, space.dim))]):
+            out.append(row)
+            if len(out) == n:
+                return out
+    raise SpaceError(f"no unevaluated point left to propose: the space has {space.size():.0f} points "
+                     "and all of them are observed or pending")
+
+
+@partial(jax.jit, static_argnames=("space", "acquisition", "n_starts", "steps", "mes_samples",
+                                   "ts_features"))
+def _propose(key, gp, raw, avoid, avoid_mask, beta, *, space, acquisition, n_starts, steps,
+             mes_samples, ts_features):
+    """Maximise the acquisition: score Sobol candidates, refine the best by Adam, round, rank.
+
+    Returns candidates (n_starts + n_starts, dim) and their utilities, best first; candidates
+    that repeat an avoided point score -inf.
+    """
+    k_shift, k_util = jax.random.split(key)
+    # A random shift of the Sobol net (Cranley-Patterson rotation) gives fresh candidates each call.
+    shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
+    raw_rounded = space.round(shifted)
+    best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
+
+    if acquisition == "ts":
+        path = acq.sample_path(k_util, gp, ts_features)
+        utility = path
+    else:
+        if acquisition == "mes":
+            m, v = gplib.posterior(gp, raw_rounded)
+            max_samples = acq.gumbel_max_samples(k_util, m, jnp.sqrt(v), best, mes_samples)
+
+        def utility(x):
+            mean, var = gplib.posterior(gp, x)
+            std = jnp.sqrt(var)
+            if acquisition == "logei":
+                return acq.log_ei(mean, std, best)
+            if acquisition == "ei":
+                return acq.ei(mean, std, best)
+            if acquisition == "pi":
+                return acq.log_pi(mean, std, best)
+            if acquisition == "ucb":
+                return acq.ucb(mean, std, beta)
+            return acq.mes(mean, std, max_samples)
+
+    raw_values = utility(raw_rounded)
+    top = jnp.argsort(-raw_values)[:n_starts]
+    x = shifted[top]
+
+    schedule = optax.cosine_decay_schedule(0.05, steps, alpha=0.02)
+    opt = optax.adam(schedule)
+
+    def objective(x):
+        return -jnp.sum(utility(space.round_straight_through(x)))
+
+    def step(carry, _):
+        x, opt_state = carry
+        g = jax.grad(objective)(x)
+        g = jnp.where(jnp.isfinite(g), g, 0.0)
+        updates, opt_state = opt.update(g, opt_state)
+        return (jnp.clip(optax.apply_updates(x, updates), 0.0, 1.0), opt_state), None
+
+    (x, _), _ = jax.lax.scan(step, (x, opt.init(x)), None, length=steps)
+    refined = space.round(x)
+    cands = jnp.concatenate([refined, raw_rounded[top]])
+    values = jnp.concatenate([utility(refined), raw_values[top]])
+    dist = jnp.max(jnp.abs(cands[:, None, :] - avoid[None, :, :]), axis=-1)
+    repeats = jnp.any((dist <= _DUPLICATE_TOL) & (avoid_mask[None, :] > 0), axis=-1)
+    # Within the candidate list, keep the first copy of each point.
+    same = jnp.max(jnp.abs(cands[:, None, :] - cands[None, :, :]), axis=-1) <= _DUPLICATE_TOL
+    earlier = jnp.tril(same, k=-1).any(axis=1)
+    values = jnp.where(repeats | earlier | ~jnp.isfinite(values), -jnp.inf, values)
+    order = jnp.argsort(-values)
+    return cands[order], values[order]
+
+
+STRATEGIES = {"gp": GPSearch, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}
+
+
+def make_strategy(method: str, space: Space, seed: int = 0, **options):
+    """Build the strategy for `method` with its options; unknown names raise SpaceError."""
+    if method not in STRATEGIES:
+        raise SpaceError(f"method={method!r} is not one of {sorted(STRATEGIES)}")
+    cls = STRATEGIES[method]
+    fields = {f.name for f in dataclasses.fields(cls)} - {"space"}
+    unknown = set(options) - fields
+    if unknown:
+        raise SpaceError(f"method {method!r} has no option {', '.join(sorted(unknown))}; "
+                         f"options: {', '.join(sorted(fields - {'seed'})) or 'none'}")
+    if "seed" in fields:
+        options = {"seed": seed, **options}
+    return cls(space, **options)

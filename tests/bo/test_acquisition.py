@@ -1,0 +1,87 @@
+"""Acquisition functions against closed forms and hand-computed values."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from bo import acquisition as acq
+from bo import gp
+
+
+def test_ei_pi_ucb_closed_forms():
+    assert float(acq.ei(0.0, 1.0, 0.0)) == pytest.approx(stats.norm.pdf(0.0), rel=1e-12)
+    assert float(acq.pi(0.0, 1.0, 0.0)) == pytest.approx(0.5, rel=1e-12)
+    assert float(acq.ucb(0.3, 2.0, beta=4.0)) == pytest.approx(4.3)
+    mean, std, best = 0.7, 1.9, 1.2
+    z = (mean - best) / std
+    assert float(acq.ei(mean, std, best)) == pytest.approx(std * (stats.norm.pdf(z) + z * stats.norm.cdf(z)))
+    # EI as the integral of the improvement against the normal density.
+    integral, _ = integrate.quad(lambda f: (f - best) * stats.norm.pdf(f, mean, std), best, np.inf)
+    assert float(acq.ei(mean, std, best)) == pytest.approx(integral, rel=1e-8)
+    assert float(acq.pi(mean, std, best)) == pytest.approx(stats.norm.cdf(z), rel=1e-12)
+    assert float(acq.log_pi(mean, std, best)) == pytest.approx(stats.norm.logcdf(z), rel=1e-12)
+
+
+@pytest.mark.parametrize("z", [3.0, 0.5, 0.0, -0.5, -1.0, -3.0, -8.0, -20.0])
+def test_log_ei_equals_log_of_ei_where_ei_is_representable(z):
+    assert float(acq.log_ei(z, 1.0, 0.0)) == pytest.approx(np.log(float(acq.ei(z, 1.0, 0.0))), rel=1e-9)
+
+
+@pytest.mark.parametrize("z", [-40.0, -1e3, -1e6, -1e9])
+def test_log_ei_far_below_the_incumbent_is_finite_and_accurate(z):
+    value = float(acq.log_h(z))
+    grad = float(jax.grad(acq.log_h)(z))
+    # Asymptotic series: h(z) = phi(z) / z^2 (1 - 3/z^2 + 15/z^4 - ...).
+    z2 = z * z
+    expected = stats.norm.logpdf(z) - np.log(z2) + np.log1p(-3 / z2 + 15 / z2 ** 2 - 105 / z2 ** 3)
+    assert np.isfinite(value) and np.isfinite(grad)
+    assert value == pytest.approx(expected, rel=1e-9)
+    # d/dz log h = Phi(z) / h(z) ~ -z (1 + 2/z^2 ...) > 0
+    assert grad > 0
+    assert grad == pytest.approx(-z - 2 / z, rel=1e-4)
+    g = jax.grad(lambda m: acq.log_ei(m, 1.0, 0.0))(z)
+    assert np.isfinite(float(g))
+
+
+def test_mes_matches_hand_computation():
+    mean, std, ystar = np.array([0.2]), np.array([0.5]), np.array([1.0, 1.4])
+    gamma = (ystar - mean[0]) / std[0]
+    expected = np.mean(gamma * stats.norm.pdf(gamma) / (2 * stats.norm.cdf(gamma)) - stats.norm.logcdf(gamma))
+    assert float(acq.mes(jnp.asarray(mean), jnp.asarray(std), jnp.asarray(ystar))[0]) == pytest.approx(expected)
+
+
+def test_gumbel_max_samples_follow_the_product_of_marginals():
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(size=50), 0.2 + rng.random(50)
+    samples = np.asarray(acq.gumbel_max_samples(jax.random.key(0), jnp.asarray(mean), jnp.asarray(std),
+                                                -10.0, 20000))
+
+    def cdf(y):
+        return np.prod(stats.norm.cdf((y - mean) / std))
+
+    for q in (0.25, 0.5, 0.75):
+        assert cdf(np.quantile(samples, q)) == pytest.approx(q, abs=0.03)
+
+
+def test_thompson_paths_have_the_posterior_mean_and_covariance():
+    rng = np.random.default_rng(5)
+    X = rng.random((8, 2))
+    y = np.sin(5 * X[:, 0]) + X[:, 1]
+    params = gp.GPParams(jnp.log(jnp.array([0.3, 0.4])), jnp.array(0.0), jnp.log(jnp.array(0.01)))
+    model = gp.fit(X, y, params=params)
+    Xs = jnp.asarray(rng.random((4, 2)))
+    n_draws = 4000
+    draws = jax.vmap(lambda k: acq.sample_path(k, model, 256)(Xs))(
+        jax.random.split(jax.random.key(1), n_draws))
+    mean, var = gp.posterior(model, Xs)
+    Ks = gp.cross_covariance(model.kernel, params, Xs, Xs)
+    k_star = gp.cross_covariance(model.kernel, params, Xs, model.X) * model.mask
+    cov = Ks - (k_star @ model.L_inv.T) @ (k_star @ model.L_inv.T).T
+    sample_mean = np.asarray(draws.mean(0))
+    sample_cov = np.cov(np.asarray(draws), rowvar=False)
+    se = np.sqrt(np.asarray(var) / n_draws)
+    assert np.all(np.abs(sample_mean - np.asarray(mean)) < 5 * se)
+    np.testing.assert_allclose(np.diag(sample_cov), np.asarray(var), rtol=0.15)
+    np.testing.assert_allclose(sample_cov, np.asarray(cov), atol=0.15 * float(np.max(var)))

@@ -1,0 +1,169 @@
+"""Optimizer, minimize and the strategies under them."""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import bo
+from bo import Categorical, Integer, Real, Space, SpaceError
+
+BRANIN_SPACE = Space([Real("x1", -5.0, 10.0), Real("x2", 0.0, 15.0)])
+BRANIN_MIN = 0.397887357729738
+
+
+def branin(p):
+    x1, x2 = p["x1"], p["x2"]
+    return ((x2 - 5.1 / (4 * math.pi ** 2) * x1 ** 2 + 5 / math.pi * x1 - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+
+
+MIXED = Space([Integer("width", 1, 64, log=True), Integer("depth", 1, 4),
+               Categorical("act", ["relu", "tanh"]), Real("lr", 1e-3, 1e-1, log=True)])
+
+
+def mixed_objective(p):
+    return ((math.log(p["width"]) - math.log(20)) ** 2 + (p["depth"] - 3) ** 2
+            + (p["act"] == "tanh") + (math.log10(p["lr"]) + 2) ** 2)
+
+
+def test_minimize_branin_comes_within_005_for_most_seeds():
+    gaps = [bo.minimize(branin, BRANIN_SPACE, budget=30, seed=s).fun - BRANIN_MIN for s in range(6)]
+    assert sum(g < 0.05 for g in gaps) >= 4, gaps
+    assert min(gaps) >= 0
+
+
+def test_gp_beats_random_on_branin():
+    gp = np.median([bo.minimize(branin, BRANIN_SPACE, 30, seed=s).fun for s in range(3)])
+    rnd = np.median([bo.minimize(branin, BRANIN_SPACE, 30, method="random", seed=s).fun for s in range(3)])
+    assert gp < rnd
+
+
+@pytest.mark.parametrize("acquisition", ["ei", "pi", "ucb", "ts", "mes"])
+def test_every_acquisition_proposes_valid_new_points(acquisition):
+    result = bo.minimize(mixed_objective, MIXED, budget=14, seed=1, n_initial=6, acquisition=acquisition)
+    _check_valid_and_distinct(result.xs)
+    assert result.fun < 3.0
+
+
+def test_integers_categoricals_valid_and_no_repeats():
+    result = bo.minimize(mixed_objective, MIXED, budget=25, seed=0, n_initial=8)
+    _check_valid_and_distinct(result.xs)
+    assert result.fun < 1.0
+
+
+def _check_valid_and_distinct(points):
+    for p in points:
+        MIXED.validate(p)
+        assert isinstance(p["width"], int) and isinstance(p["depth"], int)
+        assert p["act"] in ("relu", "tanh")
+    keys = [tuple(sorted(p.items())) for p in points]
+    assert len(set(keys)) == len(keys)
+
+
+def test_small_discrete_space_is_exhausted_without_repeats_then_says_so():
+    space = Space([Integer("a", 0, 2), Categorical("b", ["x", "y"])])
+    opt = bo.Optimizer(space, seed=0, n_initial=3)
+    seen = set()
+    for _ in range(6):
+        [p] = opt.ask()
+        key = (p["a"], p["b"])
+        assert key not in seen
+        seen.add(key)
+        opt.tell([p], [p["a"] + (p["b"] == "y")])
+    with pytest.raises(SpaceError, match="no unevaluated point left"):
+        opt.ask()
+
+
+def test_non_finite_values_are_failed_trials_never_best():
+    calls = []
+
+    def sometimes_fails(p):
+        calls.append(p)
+        return float("nan") if p["x1"] < 0 else branin(p)
+
+    result = bo.minimize(sometimes_fails, BRANIN_SPACE, budget=20, seed=3, n_initial=6)
+    assert result.n_failed > 0
+    assert np.isfinite(result.fun) and result.x["x1"] >= 0
+    assert result.fun == np.nanmin(np.where(np.isfinite(result.ys), result.ys, np.nan))
+    opt = bo.Optimizer(BRANIN_SPACE)
+    opt.tell([{"x1": 0.0, "x2": 0.0}], [float("inf")])
+    with pytest.raises(SpaceError, match="no successful trial"):
+        opt.best()
+
+
+def test_batch_and_pending_proposals_are_distinct():
+    opt = bo.Optimizer(BRANIN_SPACE, seed=2, n_initial=4)
+    first = opt.ask(4)
+    opt.tell(first, [branin(p) for p in first])
+    batch = opt.ask(3)
+    assert len({tuple(p.values()) for p in batch}) == 3
+    assert len(opt.pending) == 3
+    nxt = opt.ask()[0]
+    assert all(nxt != p for p in batch + first)
+    opt.tell(batch, [branin(p) for p in batch])
+    assert len(opt.pending) == 1
+
+
+def test_second_ask_in_a_capacity_bucket_does_not_recompile():
+    compiles = []
+    listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        opt = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
+        for _ in range(5):
+            [p] = opt.ask()
+            opt.tell([p], [branin(p)])
+        compiles.clear()
+        for _ in range(3):
+            [p] = opt.ask()
+            opt.tell([p], [branin(p)])
+        assert len(opt.ys) == 8  # still inside the 16-row bucket
+        assert compiles == []
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def test_runs_are_reproducible_from_the_seed():
+    a = bo.minimize(branin, BRANIN_SPACE, budget=13, seed=7, n_initial=5)
+    b = bo.minimize(branin, BRANIN_SPACE, budget=13, seed=7, n_initial=5)
+    assert a.xs == b.xs
+    assert len(a.ask_seconds) == 13 and len(a.tell_seconds) == 13
+
+
+def test_random_and_sobol_stay_in_bounds_and_sobol_is_balanced():
+    for method in ("random", "sobol"):
+        result = bo.minimize(branin, BRANIN_SPACE, budget=32, method=method, seed=0)
+        u = BRANIN_SPACE.encode(result.xs)
+        assert ((0 <= u) & (u <= 1)).all()
+    u = BRANIN_SPACE.encode(bo.minimize(branin, BRANIN_SPACE, 32, method="sobol").xs)
+    counts = np.histogram(u[:, 0], bins=4, range=(0, 1))[0]
+    assert (counts == 8).all()  # a Sobol net puts exactly 8 of 32 points in each quarter
+
+
+def test_grid_is_a_full_factorial_in_order_then_exhausted():
+    space = Space([Integer("w", 1, 1000, log=True), Categorical("act", ["relu", "tanh"])])
+    opt = bo.Optimizer(space, method="grid", levels={"w": 4})
+    points = opt.ask(8)
+    assert [p["w"] for p in points[::2]] == [1, 10, 100, 1000]
+    assert [p["act"] for p in points[:2]] == ["relu", "tanh"]
+    with pytest.raises(SpaceError, match="grid has 8 points"):
+        opt.ask()
+    explicit = bo.Optimizer(space, method="grid", levels={"w": [3, 30]}).ask(4)
+    assert [p["w"] for p in explicit] == [3, 3, 30, 30]
+    with pytest.raises(SpaceError, match="w=5000 is outside"):
+        bo.Optimizer(space, method="grid", levels={"w": [5000]}).ask()
+
+
+def test_bad_method_and_options_are_named():
+    with pytest.raises(SpaceError, match="method='bayes'"):
+        bo.Optimizer(BRANIN_SPACE, method="bayes")
+    with pytest.raises(SpaceError, match="no option kappa"):
+        bo.Optimizer(BRANIN_SPACE, kappa=2.0)
+    with pytest.raises(SpaceError, match="acquisition='qei'"):
+        bo.Optimizer(BRANIN_SPACE, acquisition="qei")
+    with pytest.raises(SpaceError, match="must return a float"):
+        bo.minimize(lambda p: "bad", BRANIN_SPACE, 2)
+    with pytest.raises(SpaceError, match="list of points"):
+        bo.Optimizer(BRANIN_SPACE).tell({"x1": 0, "x2": 0}, [1.0])

@@ -1,0 +1,96 @@
+"""Spaces: encoding, rounding and validation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bo
+from bo import Categorical, Integer, Real, Space, SpaceError
+
+SPACE = Space([
+    Real("lr", 1e-4, 1e-1, log=True),
+    Integer("width", 1, 2000, log=True),
+    Integer("depth", 1, 15),
+    Categorical("activation", ["relu", "tanh", "sigmoid"]),
+    Real("dropout", 0.0, 0.5),
+])
+
+
+def test_dimension_counts_categoricals_once_per_choice():
+    assert SPACE.dim == 7
+    assert not SPACE.is_discrete
+    assert Space([Integer("a", 1, 3), Categorical("b", [1, 2])]).size() == 6
+
+
+def test_encode_decode_round_trip():
+    point = {"lr": 1e-3, "width": 750, "depth": 3, "activation": "tanh", "dropout": 0.25}
+    u = SPACE.encode([point])
+    assert u.shape == (1, 7) and ((0 <= u) & (u <= 1)).all()
+    back = SPACE.decode(u)[0]
+    assert back["width"] == 750 and back["depth"] == 3 and back["activation"] == "tanh"
+    assert back["lr"] == pytest.approx(1e-3) and back["dropout"] == pytest.approx(0.25)
+    # log scale: the geometric middle sits at 0.5
+    assert SPACE.encode([{**point, "lr": 10 ** -2.5}])[0, 0] == pytest.approx(0.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=7, max_size=7))
+def test_round_gives_valid_points_and_is_idempotent(coords):
+    u = np.asarray(coords)
+    r = np.asarray(SPACE.round(jnp.asarray(u)))
+    point = SPACE.decode(r)[0]
+    SPACE.validate(point)
+    assert isinstance(point["width"], int) and isinstance(point["depth"], int)
+    np.testing.assert_allclose(SPACE.encode([point])[0], r, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(SPACE.round(jnp.asarray(r))), r, atol=1e-12)
+
+
+def test_straight_through_rounding_passes_gradients():
+    u = jnp.full(7, 0.37)
+    g = jax.grad(lambda x: jnp.sum(SPACE.round_straight_through(x) * jnp.arange(7.0)))(u)
+    np.testing.assert_allclose(g, np.arange(7.0))
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: Real("x", 1.0, 0.0), "'x'.*above"),
+    (lambda: Real("x", 0.0, 1.0, log=True), "'x'.*log=True needs low > 0"),
+    (lambda: Integer("n", 1.5, 3), "'n'.*not an integer"),
+    (lambda: Categorical("c", []), "'c'.*at least one"),
+    (lambda: Categorical("c", "abc"), "'c'.*must be a list"),
+    (lambda: Real("x", 0.0, float("inf")), "'x'.*finite"),
+    (lambda: Space([Real("x", 0, 1), Integer("x", 0, 3)]), "repeat: x"),
+    (lambda: Space([]), "at least one"),
+])
+def test_invalid_spaces_raise_space_error_naming_the_parameter(make, message):
+    with pytest.raises(SpaceError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("point,message", [
+    ({"lr": 1e-3, "width": 3.5, "depth": 2, "activation": "relu", "dropout": 0.1}, "width=3.5 is not an integer"),
+    ({"lr": 1.0, "width": 3, "depth": 2, "activation": "relu", "dropout": 0.1}, "lr=1.0 is outside"),
+    ({"lr": 1e-3, "width": 3, "depth": 2, "activation": "elu", "dropout": 0.1}, "activation='elu' is not one of"),
+    ({"lr": 1e-3, "width": 3, "depth": 2, "activation": "relu"}, "missing dropout"),
+    ({"lr": 1e-3, "width": 3, "depth": 2, "activation": "relu", "dropout": 0.1, "x": 1}, "unknown x"),
+    ({"lr": "fast", "width": 3, "depth": 2, "activation": "relu", "dropout": 0.1}, "lr='fast' is not a number"),
+])
+def test_invalid_points_raise_space_error_naming_the_parameter(point, message):
+    with pytest.raises(SpaceError, match=message):
+        SPACE.validate(point)
+
+
+def test_json_round_trip_and_value_equality():
+    again = Space.from_json(SPACE.to_json())
+    assert again == SPACE and hash(again) == hash(SPACE)
+    with pytest.raises(SpaceError, match="type 'float'"):
+        Space.from_json([{"type": "float", "name": "x"}])
+
+
+def test_categorical_does_not_confuse_bool_and_int():
+    space = Space([Categorical("c", [1, True])])
+    assert space.validate({"c": True})["c"] is True
+    assert space.validate({"c": 1})["c"] == 1 and space.validate({"c": 1})["c"] is not True
+    assert bo.Space is Space
