@@ -267,6 +267,10 @@ class GPSearch:
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
     def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray):
+        with gplib.single_threaded_blas():
+            return self._ask_gp_unlimited(key, state, n, pending)
+
+    def _ask_gp_unlimited(self, key, state: GPState, n: int, pending: np.ndarray):
         ok = np.isfinite(state.y)
         X, y = state.X[ok], state.y[ok]
         cap = gplib.capacity(len(X) + len(pending) + n)

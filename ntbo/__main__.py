@@ -1,0 +1,5 @@
+import sys
+
+from ntbo.demo import main
+
+sys.exit(main())
