@@ -200,6 +200,8 @@ def _layer_energies_from_cells(event: np.ndarray, cluster_id: np.ndarray, tc_eve
         ``(rows, C)`` energies, C = number of layer columns.
     """
     n_columns = int(column_of_layer.max()) + 1
+    if event.size == 0:
+        return np.zeros((0, n_columns))
     row_key = event.astype(np.int64) << 32 | cluster_id.astype(np.int64)
     unique, inverse = np.unique(row_key, return_inverse=True)
     tc_key = tc_event.astype(np.int64) << 32 | tc_cluster.astype(np.int64)
@@ -302,11 +304,16 @@ def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...]) -> tup
     return list(dict.fromkeys(needed)), gen_id, use_layer_pt
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def _read_file(file: Path, names, selection, geometry, step_size) -> Iterable[dict[str, np.ndarray]]:
     try:
         handle = uproot.open(file)
     except Exception as exc:  # uproot raises ValueError, OSError, struct errors ... for non-ROOT data
-        raise NtupleError(f"{file}: not a readable ROOT file ({type(exc).__name__}: {exc}); "
+        raise NtupleError(f"{file}: not a readable ROOT file ({_first_line(exc)}); "
                           "check that it is a complete .root file") from None
     with handle:
         try:
@@ -324,15 +331,16 @@ def _read_file(file: Path, names, selection, geometry, step_size) -> Iterable[di
                 raise NtupleError(f"{file}: tree {path!r} cannot be read ({type(exc).__name__}); "
                                   "the file looks truncated or corrupt, copy it again") from None
             branches, gen_id, use_layer_pt = _needed_branches(tree, file, path, names)
-            try:
-                for chunk in tree.iterate(branches, step_size=step_size, library="ak"):
-                    yield _rows_of_chunk(chunk, gen_id, selection, names, geometry, use_layer_pt)
-            except NtupleError:
-                raise
-            except Exception as exc:
-                raise NtupleError(f"{file}: tree {path!r} cannot be read to the end ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); the file looks "
-                                  "truncated or corrupt, copy it again") from None
+            chunks = tree.iterate(branches, step_size=step_size, library="ak")
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception as exc:  # decompression, basket and seek errors of a damaged file
+                    raise NtupleError(f"{file}: tree {path!r} cannot be read to the end ({_first_line(exc)}); "
+                                      "the file looks truncated or corrupt, copy it again") from None
+                yield _rows_of_chunk(chunk, gen_id, selection, names, geometry, use_layer_pt)
 
 
 def _contents_hash(files: Sequence[Path]) -> str:

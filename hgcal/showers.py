@@ -76,6 +76,17 @@ class PionModel(NamedTuple):
         stochastic_had: Sampling term of the hadronic part (GeV^1/2).
         constant: Constant term of the resolution.
         mip_width: Width of the (Moyal) energy-loss distribution of a MIP, in MIPs.
+        em_profile: Shape of the electromagnetic part. ``"photon"`` (default): the
+            Grindhammer-Peters profile, with its fluctuations, of a photon of energy ``c E``
+            (the leading-pi0 picture, so that a pion with c near 1 showers like an electron;
+            photon cascades peak ``photon_shift`` X0 later than electron ones, the Rossi-
+            approximation difference C_gamma - C_e = 1 of the PDG review "Passage of particles
+            through matter"). ``"fastsim"``: the average shape ``(alpha_em, beta_em)`` of the
+            CMS fast simulation.
+        photon_shift: Shift of the shower maximum of photon cascades, in X0.
+        hadronic_shape_spread: Event-by-event spread (sigma of the log) of ``alpha_had`` and
+            ``beta_had``; GFlash lets every hadronic profile parameter fluctuate
+            (Grindhammer, Rudowicz, Peters 1990).
     """
 
     interaction_length: float = 1.0
@@ -85,6 +96,9 @@ class PionModel(NamedTuple):
     stochastic_had: float = 0.5
     constant: float = 0.02
     mip_width: float = 0.08
+    em_profile: str = "photon"
+    photon_shift: float = 1.0
+    hadronic_shape_spread: float = 0.3
 
 
 class EMParameters(NamedTuple):

@@ -243,10 +243,18 @@ def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: 
         all_lambda = np.concatenate([[0.0], geometry.depth_lambda])
         start_x0 = np.interp(start_lambda, all_lambda, all_x0,
                              right=all_x0[-1] + (start_lambda.max() - all_lambda[-1]) * all_x0[-1] / all_lambda[-1])
-        em_mean = (energy * em_fraction)[:, None] * slab_fractions(mean.alpha_em, mean.beta_em, depth_x0, start_x0)
+        em_energy_total = energy * em_fraction
+        if pion.em_profile == "photon":
+            photon = draw_em_parameters(rng, np.maximum(em_energy_total, 0.05), em, geometry.critical_energy_mev)
+            em_max = photon.shower_max + pion.photon_shift
+            alpha_em, beta_em = photon.alpha, (photon.alpha - 1) / em_max
+        else:
+            alpha_em, beta_em = mean.alpha_em, mean.beta_em
+            em_max = (mean.alpha_em - 1) / mean.beta_em
+        em_mean = em_energy_total[:, None] * slab_fractions(alpha_em, beta_em, depth_x0, start_x0)
+        spread = np.exp(pion.hadronic_shape_spread * rng.standard_normal((2, n)))
         had_mean = (energy * (1 - em_fraction) * pion.hadronic_response)[:, None] * slab_fractions(
-            mean.alpha_had, mean.beta_had, depth_lambda, start_lambda)
-        em_max = (mean.alpha_em - 1) / mean.beta_em
+            mean.alpha_had * spread[0], mean.beta_had * spread[1], depth_lambda, start_lambda)
         em_depth = (depth_x0[None, :] - start_x0[:, None]) / em_max[:, None]
         em_energy = _gamma_sample(rng, em_mean, pion.stochastic_em)
         had_energy = _gamma_sample(rng, had_mean, pion.stochastic_had)
@@ -347,6 +355,8 @@ def simulate(n: int, particle: str = "e-", energy: float | tuple[float, float] |
     Raises:
         NtupleError: For an unknown particle or an invalid option.
     """
+    if pion.em_profile not in ("photon", "fastsim"):
+        raise NtupleError(f"simulate: PionModel.em_profile={pion.em_profile!r}; use 'photon' or 'fastsim'")
     if particle not in PARTICLES:
         raise NtupleError(f"simulate: unknown particle {particle!r}; use one of {sorted(PARTICLES)}")
     if int(n) < 0:

@@ -1,0 +1,207 @@
+"""Write -> load round trips, schema variants, the cache, the command line and every bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+import hgcal
+from hgcal.cli import main
+from hgcal.dataset import layer_energies_from_layer_pt
+
+TREE = "hgcalTriggerNtuplizer/HGCalTriggerNtuple"
+
+
+@pytest.fixture(scope="module")
+def branches(ntuple_path):
+    with uproot.open(ntuple_path) as file:
+        return dict(zip(file[TREE].keys(), ak.unzip(file[TREE].arrays())))
+
+
+@pytest.fixture(scope="module")
+def dataset(ntuple_path):
+    return hgcal.load(ntuple_path, features=["layers", "shapes"])
+
+
+def _selected(showers):
+    """Showers passing the default selection, in file order."""
+    keep = showers.has_cluster & (showers.cluster["pt"] > 10) & (showers.pt > 20)
+    return keep & (np.abs(showers.eta) > 1.7) & (np.abs(showers.eta) < 2.8)
+
+
+def test_schema_has_the_ntuplizer_branches(branches):
+    for name in ["run", "event", "lumi", "gen_n", "gen_pdgid", "gen_status", "gen_charge", "gen_energy",
+                 "cl3d_n", "cl3d_id", "cl3d_showerlength", "cl3d_coreshowerlength", "cl3d_srrmean",
+                 "cl3d_layer10", "cl3d_ntc67", "cl3d_bdteg", "cl3d_quality", "tc_n", "tc_id", "tc_layer",
+                 "tc_waferu", "tc_cellv", "tc_mipPt", "tc_x", "tc_z", "tc_multicluster_id", "tc_multicluster_pt"]:
+        assert name in branches, name
+    assert branches["cl3d_id"].type.content.content.primitive == "uint32"
+    assert branches["cl3d_showerlength"].type.content.content.primitive == "int32"
+
+
+def test_round_trip_keeps_every_value(branches, dataset, electrons, pions):
+    showers = hgcal.concatenate([electrons, pions])
+    assert np.array_equal(ak.flatten(branches["gen_pdgid"]), showers.pdgid)
+    for key in ["pt", "eta", "phi", "energy"]:
+        assert np.array_equal(ak.flatten(branches[f"gen_{key}"]), getattr(showers, key).astype(np.float32))
+    assert np.array_equal(branches["cl3d_n"], showers.has_cluster.astype(np.int32))
+    for key, values in showers.cluster.items():
+        assert np.array_equal(ak.flatten(branches[f"cl3d_{key}"]), values[showers.has_cluster].astype(
+            ak.flatten(branches[f"cl3d_{key}"]).to_numpy().dtype)), key
+    assert np.array_equal(branches["tc_n"], showers.tc_count)
+    assert np.array_equal(ak.flatten(branches["tc_energy"]), showers.tc_energy)
+    # the loader rebuilds the per-layer energies from the trigger cells
+    keep = _selected(showers)
+    assert len(dataset) == keep.sum()
+    assert np.array_equal(dataset.y, (showers.pdgid[keep] == 11).astype(np.float32))
+    n_layers = showers.geometry.n_read
+    assert dataset.feature_names[:n_layers] == tuple(f"layer_{k}" for k in showers.geometry.read_layers)
+    assert np.allclose(dataset.X[:, :n_layers], showers.layer_energy[keep], rtol=1e-5, atol=1e-6)
+    for i, name in enumerate(dataset.feature_names[n_layers:], start=n_layers):
+        assert np.array_equal(dataset.X[:, i], showers.cluster[name[5:]][keep].astype(np.float32)), name
+
+
+def test_tc_multicluster_id_links_cells_to_their_cluster(branches):
+    owner = branches["tc_multicluster_id"]
+    cl3d_id = ak.fill_none(ak.firsts(branches["cl3d_id"]), 0)
+    assert ak.all(owner == cl3d_id)
+    energy = ak.sum(branches["tc_energy"], axis=1)
+    has = branches["cl3d_n"] == 1
+    assert np.allclose(energy[has], ak.firsts(branches["cl3d_energy"])[has], rtol=1e-4)
+
+
+def test_splits_are_deterministic_and_disjoint(ntuple_path, dataset):
+    again = hgcal.load(ntuple_path, features=["layers", "shapes"])
+    assert np.array_equal(again.split, dataset.split)
+    n = len(dataset)
+    assert len(dataset.x_train) + len(dataset.x_val) + len(dataset.x_test) == n
+    assert len(dataset.x_train) == round(0.6 * n) and len(dataset.y_val) == round(0.2 * n)
+    other = hgcal.load(ntuple_path, features="layers", seed=1, weights="balanced")
+    assert not np.array_equal(other.split, dataset.split)
+    assert np.sum(other.weights[other.y == 1]) == pytest.approx(np.sum(other.weights[other.y == 0]))
+    assert other.w_train.shape == other.y_train.shape and dataset.w_train is None
+
+
+def test_newer_tree_path_and_gen_id_load_the_same(tmp_path, branches, ntuple_path):
+    renamed = {("gen_id" if k == "gen_pdgid" else k): v for k, v in branches.items()}
+    path = hgcal.write_ntuple(tmp_path / "new.root", renamed, tree="l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple")
+    new = hgcal.load(path, features=["layers", "cl3d_srrtot"])
+    old = hgcal.load(ntuple_path, features=["layers", "cl3d_srrtot"])
+    assert np.array_equal(new.X, old.X) and np.array_equal(new.y, old.y)
+
+
+def test_globs_several_files_and_several_trees(tmp_path, branches, ntuple_path):
+    for name in ("a.root", "b.root"):
+        shutil.copy(ntuple_path, tmp_path / name)
+    single = hgcal.load(ntuple_path, features="layers")
+    both = hgcal.load(str(tmp_path / "*.root"), features="layers")
+    assert len(both) == 2 * len(single)
+    two_chains = tmp_path / "chains.root"
+    with uproot.recreate(two_chains) as file:
+        for chain in ("chainA", "chainB"):
+            file.mktree(f"{chain}/HGCalTriggerNtuple", {"event": np.int32}).extend({"event": np.arange(3)})
+    assert hgcal.find_trees(uproot.open(two_chains)) == ["chainA/HGCalTriggerNtuple", "chainB/HGCalTriggerNtuple"]
+
+
+def test_chunked_reading_gives_the_same_rows(ntuple_path, dataset):
+    chunked = hgcal.load(ntuple_path, features=["layers", "shapes"], step_size=700)
+    assert np.array_equal(chunked.X, dataset.X)
+
+
+def test_cache_is_keyed_by_contents_and_options(tmp_path, ntuple_path):
+    copy = tmp_path / "data.root"
+    shutil.copy(ntuple_path, copy)
+    cache = tmp_path / "cache"
+    first = hgcal.load(copy, features="layers", cache_dir=cache)
+    entries = sorted(cache.glob("*.npz"))
+    assert len(entries) == 1
+    with np.load(entries[0], allow_pickle=False) as stored:  # no pickled objects inside
+        assert "X" in stored.files
+    again = hgcal.load(copy, features="layers", cache_dir=cache)
+    assert np.array_equal(again.X, first.X) and again.feature_names == first.feature_names
+    assert np.array_equal(again.split, first.split)
+    hgcal.load(copy, features="layers", seed=3, cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 2
+    with open(copy, "ab") as stream:  # new contents, new key
+        stream.write(b"\0")
+    hgcal.load(copy, features="layers", cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 3
+
+
+def test_layer_pt_branch_gives_energies():
+    layer_pt = ak.Array([[0.0, 1.0, 2.0, 0.5], [0.0, 3.0, 0.0, 0.0]])
+    energy = layer_energies_from_layer_pt(layer_pt, np.array([2.0, 1.5]), n_read=3)  # entry 0 unused
+    assert np.allclose(energy, np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 0.0]]) * np.cosh([[2.0], [1.5]]))
+
+
+# --------------------------------------------------------------------------------------------
+# bad inputs: one NtupleError naming file, tree and branch; nothing written to the cache
+
+
+def _assert_fails(tmp_path, paths, match, **options):
+    cache = tmp_path / "cache"
+    with pytest.raises(hgcal.NtupleError, match=match) as info:
+        hgcal.load(paths, cache_dir=cache, **options)
+    assert "\n" not in str(info.value)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_missing_file_and_empty_glob(tmp_path):
+    _assert_fails(tmp_path, tmp_path / "nope.root", "nope.root: file not found")
+    _assert_fails(tmp_path, str(tmp_path / "*.root"), "no file matches")
+
+
+def test_not_a_root_file(tmp_path):
+    path = tmp_path / "notes.root"
+    path.write_text("these are not the showers you are looking for\n" * 20)
+    _assert_fails(tmp_path, path, "notes.root: not a readable ROOT file")
+
+
+def test_truncated_file(tmp_path, ntuple_path):
+    data = ntuple_path.read_bytes()
+    path = tmp_path / "truncated.root"
+    path.write_bytes(data[: len(data) // 2])
+    _assert_fails(tmp_path, path, "truncated.root.*truncated or corrupt")
+
+
+def test_file_without_trigger_tree(tmp_path):
+    path = tmp_path / "other.root"
+    with uproot.recreate(path) as file:
+        file.mktree("Events", {"x": np.int64}).extend({"x": np.arange(3)})
+    _assert_fails(tmp_path, path, "other.root: no TTree named 'HGCalTriggerNtuple'")
+
+
+def test_tree_without_a_needed_branch(tmp_path, branches):
+    path = hgcal.write_ntuple(tmp_path / "nocl.root", {k: v for k, v in branches.items() if k != "cl3d_eta"})
+    _assert_fails(tmp_path, path, r"nocl.root: tree 'hgcalTriggerNtuplizer/HGCalTriggerNtuple' has no branch 'cl3d_eta'")
+    path = hgcal.write_ntuple(tmp_path / "notc.root", {k: v for k, v in branches.items() if not k.startswith("tc_")})
+    _assert_fails(tmp_path, path, "no branch 'tc_layer'.*tc_\\* branches")
+    assert len(hgcal.load(path, features="shapes")) > 0  # shapes need no trigger cells
+
+
+def test_empty_selection(tmp_path, ntuple_path):
+    _assert_fails(tmp_path, ntuple_path, "no generated particle passes the selection",
+                  selection=hgcal.Selection(gen_pt_min=1e6))
+
+
+def test_bad_options(tmp_path, ntuple_path):
+    _assert_fails(tmp_path, ntuple_path, "unknown feature 'energy_per_layer'", features="energy_per_layer")
+    _assert_fails(tmp_path, ntuple_path, "split=", split=(0.5, 0.5, 0.5))
+    with pytest.raises(hgcal.NtupleError, match="unknown particle 'mu-'"):
+        hgcal.simulate(10, "mu-")
+    with pytest.raises(hgcal.NtupleError, match="does not exist"):
+        hgcal.write_ntuple(tmp_path / "no" / "such.root", hgcal.simulate(10, "e-"))
+
+
+def test_command_line(tmp_path, capsys):
+    out = tmp_path / "cli.root"
+    assert main(["--electrons", "300", "--pions", "300", "--out", str(out), "--seed", "3"]) == 0
+    data = hgcal.load(out)
+    assert 0.3 < data.y.mean() < 0.8
+    assert main(["--electrons", "0", "--out", str(out)]) == 2
+    assert main(["--electrons", "5", "--geometry", "v10", "--out", str(out)]) == 2
+    assert "unknown geometry preset 'v10'" in capsys.readouterr().err
