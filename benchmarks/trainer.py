@@ -7,7 +7,9 @@ the same optimizer constants, schedule, batch size and validation each epoch.
 
 Reported: wall time of each (ours cold, i.e. with compilation, and warm, i.e. compiled programs
 reused), the speed-up, the useful (unpadded) FLOP rate against the machine's measured float32
-matmul peak, and with ``--scaling`` a table of time and memory versus number of models and width.
+matmul peak, and with ``--scaling`` a table of time and memory versus number of models and width
+(memory: the planner's upper bound for the call, and the device's peak bytes in use where it
+reports them -- on CPU the process's peak resident set size, which only ever grows).
 
 Usage::
 
@@ -32,7 +34,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import nets  # noqa: E402
-from nets.buckets import default_memory_budget, model_bytes  # noqa: E402
+from nets.buckets import model_bytes  # noqa: E402
 
 
 def make_data(n_train: int, n_val: int, n_features: int = 8, seed: int = 0) -> nets.Data:

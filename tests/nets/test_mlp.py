@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nets
-from nets.mlp import Padding, apply_padded, carried_widths, pad_params, unpad_params
+from nets.mlp import apply_padded, carried_widths, pad_params, unpad_params
 
 N_INPUTS = 5
 
