@@ -84,15 +84,16 @@ def cluster_quantities(cells: np.ndarray, offset_x: np.ndarray, offset_y: np.nda
         Mapping of each name in :data:`CLUSTER_FIELDS` to an array of shape ``(n,)``, and
         ``"layer_energy"`` of shape ``(n, R)``. Empty clusters have zeros (``hoe`` = -1).
     """
-    cells = cells.astype(np.float64, copy=False)
-    layer_energy = cells.sum(axis=(2, 3))
+    along_x = cells.sum(axis=3, dtype=np.float64)  # sum over y of each x column, (n, R, G)
+    along_y = cells.sum(axis=2, dtype=np.float64)  # sum over x of each y row, (n, R, G)
+    y_moment = np.einsum("nrij,nrj->nri", cells, offset_y.astype(cells.dtype)).astype(np.float64)
+    layer_energy = along_x.sum(-1)
     energy = layer_energy.sum(axis=1)
-    along_x, along_y = cells.sum(axis=3), cells.sum(axis=2)
     sx = (along_x * offset_x).sum(-1)
     sy = (along_y * offset_y).sum(-1)
     sxx = (along_x * offset_x ** 2).sum(-1)
     syy = (along_y * offset_y ** 2).sum(-1)
-    sxy = np.einsum("nrij,nri,nrj->nr", cells, offset_x, offset_y)
+    sxy = (y_moment * offset_x).sum(-1)
 
     centre_x = _safe_divide((layer_energy * axis_x + sx).sum(1), energy)
     centre_y = _safe_divide((layer_energy * axis_y + sy).sum(1), energy)

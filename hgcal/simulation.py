@@ -12,10 +12,11 @@ Each shower is simulated in four vectorised steps (numpy, no per-shower Python l
    ``S^2 * mean`` (GeV^2), so the summed energy has exactly the stochastic term ``S/sqrt(E)``;
    a per-shower Gaussian factor adds the constant term.
 3. **Transverse and digitisation.** Each layer's energy is shared over a ``G x G`` window of
-   square trigger cells around the projective shower axis with a core-plus-halo Gaussian
-   mixture (widths in Moliere radii that grow with depth, after the GFlash radial profile of
-   Grindhammer and Peters, hep-ex/0001020) and, for the hadronic part, a wide Gaussian. Every
-   cell gets Gaussian noise and is kept above ``threshold_sigma`` times the noise.
+   square trigger cells around the projective shower axis with a core-plus-halo mixture of
+   separable bell-shaped (logistic) profiles (widths in Moliere radii that grow with depth,
+   after the two-component GFlash radial profile of Grindhammer and Peters, hep-ex/0001020)
+   and, for the hadronic part, a wide one. Every cell gets Gaussian noise and is kept above
+   ``threshold_sigma`` times the noise.
 4. **Clustering.** The kept cells of a shower form one 3D cluster whose quantities follow the
    CMSSW definitions (:mod:`hgcal.clusters`); clusters below ``cluster_pt_min`` are dropped.
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtri
 
 from hgcal.clusters import CLUSTER_FIELDS, cluster_quantities
 from hgcal.errors import NtupleError
@@ -52,10 +53,12 @@ class TransverseModel(NamedTuple):
 
     Attributes:
         core_fraction: Share of the electromagnetic energy in the core Gaussian.
-        core_width: Per-axis width of the core at the shower maximum, in Moliere radii.
-        halo_width: Per-axis width of the halo at the shower maximum, in Moliere radii.
+        core_width: Per-axis standard deviation of the core at the shower maximum, in
+            Moliere radii.
+        halo_width: Per-axis standard deviation of the halo at the shower maximum, in
+            Moliere radii.
         depth_growth: Widths scale as ``1 - g + g * t / T`` (t / T clipped to [0, 4]).
-        hadronic_width_cm: Per-axis width of the hadronic part, in cm.
+        hadronic_width_cm: Per-axis standard deviation of the hadronic part, in cm.
     """
 
     core_fraction: float = 0.75
@@ -201,18 +204,36 @@ def _gamma_sample(rng: np.random.Generator, mean: np.ndarray, stochastic: float)
 
 
 def _window_fractions(offset: np.ndarray, width: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Share of a 1D Gaussian (centred on the axis) in each cell of the window.
+    """Share of a 1D lateral profile (centred on the axis) in each cell of the window.
+
+    The per-axis profile is the logistic density ``sech^2(x / 2s) / 4s`` with standard
+    deviation ``width`` (``s = width * sqrt(3) / pi``): bell-shaped like a Gaussian with
+    somewhat longer tails, and its cumulative ``(1 + tanh(x / 2s)) / 2`` is cheap and exact.
 
     Args:
         offset: Fractional position of the axis inside its cell, ``(n, R)``, in [0, 1).
-        width: Gaussian width in cell units, ``(n, R)``.
+        width: Standard deviation of the profile in cell units, ``(n, R)``.
         edges: Cell edges relative to the axis cell's low edge, ``(G + 1,)``.
 
     Returns:
-        Shares of shape ``(n, R, G)``.
+        Shares of shape ``(n, R, G)`` (float32).
     """
-    cdf = ndtr((edges - offset[..., None]) / width[..., None])
-    return np.diff(cdf, axis=-1)
+    half_inverse_scale = (np.pi / (2 * np.sqrt(3.0)) / width).astype(np.float32)
+    cdf = np.tanh((edges.astype(np.float32) - offset[..., None].astype(np.float32)) * half_inverse_scale[..., None])
+    return np.diff(cdf, axis=-1) * np.float32(0.5)
+
+
+#: Standard-normal quantiles at the centres of 2^16 equal-probability bins: indexing it with
+#: uniform 16-bit integers draws (finely discretised) Gaussian noise several times faster than
+#: a normal generator; tails reach +-4.3 sigma, far beyond the 3-sigma thresholds.
+_NORMAL_TABLE = ndtri((np.arange(1 << 16) + 0.5) / (1 << 16)).astype(np.float32)
+
+
+def _gaussian_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard-normal noise of the given shape (float32), from the quantile table."""
+    size = int(np.prod(shape))
+    index = np.frombuffer(rng.bytes(2 * size), dtype=np.uint16)
+    return _NORMAL_TABLE[index].reshape(shape)
 
 
 def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: Geometry, kinematics: dict,
@@ -296,16 +317,15 @@ def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: 
     share_y = np.stack([_window_fractions(frac_y, w, edges) for w in widths], axis=-1)
     weight = np.stack(weights, axis=-1)
     if mip_energy is not None:  # a MIP deposits in the cell the axis crosses
-        centre = np.zeros((1, 1, digi.grid, 1))
+        centre = np.zeros((1, 1, digi.grid, 1), dtype=np.float32)
         centre[:, :, half] = 1.0
         share_x = np.concatenate([share_x, np.broadcast_to(centre, share_x.shape[:3] + (1,))], axis=-1)
         share_y = np.concatenate([share_y, np.broadcast_to(centre, share_y.shape[:3] + (1,))], axis=-1)
         weight = np.concatenate([weight, mip_energy[..., None]], axis=-1)
-    cells = np.matmul((share_x * weight[..., None, :]).astype(np.float32),
-                      share_y.astype(np.float32).swapaxes(-1, -2))
+    cells = np.matmul(share_x * weight[..., None, :].astype(np.float32), share_y.swapaxes(-1, -2))
 
     noise = (digi.noise_mip * gev_per_mip).astype(np.float32)[None, :, None, None]
-    cells += noise * rng.standard_normal(cells.shape, dtype=np.float32)
+    cells += noise * _gaussian_noise(rng, cells.shape)
     cells *= cells > digi.threshold_sigma * noise
 
     read = geometry.read
