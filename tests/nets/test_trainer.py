@@ -216,3 +216,28 @@ def test_bad_data_raises_train_error(data):
                                            data.y_val))
     with pytest.raises(nets.TrainError, match="topologies"):
         nets.train_many([(4, 4)], data)
+
+
+def test_duck_typed_data_with_event_weights(data, mixed):
+    """Any object with the split attributes works; event weights change the training."""
+    from types import SimpleNamespace
+    w = np.where(data.y_train > 0, 3.0, 1.0).astype(np.float32)
+    duck = SimpleNamespace(x_train=data.x_train, y_train=data.y_train, x_val=data.x_val,
+                           y_val=data.y_val, w_train=w)
+    before = sum(trainer.TRACE_COUNTS.values())
+    weighted = nets.train_many(MIXED, duck, seeds=(0, 1), **OPTIONS)
+    assert sum(trainer.TRACE_COUNTS.values()) == before  # weights are data, not shape
+    assert not np.allclose(weighted[0].history["loss"], mixed[0][0].history["loss"])
+    # class_weight {0: 1, 1: 3} is the same thing as those event weights
+    by_class = nets.train_many(MIXED, data, seeds=(0, 1), class_weight={0: 1.0, 1: 3.0},
+                               **OPTIONS)
+    for a, b in zip(weighted, by_class):
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-6)
+
+
+def test_balanced_class_weights():
+    y = np.array([0, 0, 0, 1], np.float32)
+    np.testing.assert_allclose(trainer._class_weights("balanced", y, None, "bce"),
+                               [4 / 6, 4 / 2])
+    w = np.array([1, 1, 1, 3], np.float32)
+    np.testing.assert_allclose(trainer._class_weights("balanced", y, w, "bce"), [1.0, 1.0])
