@@ -32,7 +32,7 @@ NOISE_FLOOR = 1e-6
 MIN_CAPACITY = 16
 
 # Bounds of the log-hyperparameters (length scales, output scale, noise variance).
-LOG_LENGTHSCALE_BOUNDS = (np.log(1e-3), np.log(1e3))
+LOG_LENGTHSCALE_BOUNDS = (np.log(1e-2), np.log(1e3))
 LOG_OUTPUTSCALE_BOUNDS = (np.log(1e-2), np.log(1e2))
 LOG_NOISE_BOUNDS = (np.log(NOISE_FLOOR), np.log(2.0))
 
@@ -174,14 +174,21 @@ _PRIOR_SCALE = GPParams(np.sqrt(3.0), 1.0, 1.0)
 def log_prior(params: GPParams):
     """Log-normal priors on length scales, output-scale variance and noise variance.
 
-    Normal densities in the log-parameters, centred by `prior_location` (noise: BoTorch's
-    LogNormal(-4, 1) on the noise variance of standardised data).
+    The log-normal density of each parameter itself (not of its logarithm, which would move the
+    mode from exp(mu - sigma^2) to exp(mu) and favour needlessly long length scales), with
+    locations from `prior_location` and scales sqrt(3), 1, 1; for the noise this is BoTorch's
+    LogNormal(-4, 1) on the noise variance of standardised data.
     """
     loc = prior_location(params.log_lengthscale.shape[-1])
     total = 0.0
     for p, m, s in zip(params, loc, _PRIOR_SCALE):
-        total = total + jnp.sum(-0.5 * ((p - m) / s) ** 2)
+        total = total + jnp.sum(-0.5 * ((p - m) / s) ** 2 - p)
     return total
+
+
+def prior_mode(d: int) -> GPParams:
+    """The log-parameters at the prior's mode, exp(mu - sigma^2): the default first start."""
+    return GPParams(*(m - s ** 2 for m, s in zip(prior_location(d), _PRIOR_SCALE)))
 
 
 def _bounds(d: int, noise: bool):
@@ -278,7 +285,7 @@ def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: G
         X: (capacity, d) inputs; y: (capacity,) standardised targets; mask: (capacity,).
         kernel: one of `KERNELS`.
         noise: learn the noise variance (False pins it at the floor).
-        init: a previous solution to start from instead of the prior's centre.
+        init: a previous solution to start from instead of the prior's mode.
         restarts: random starts drawn from the prior and screened, besides that first start.
         refine: how many of the best screened starts L-BFGS-B refines, one after another.
         seed: seeds the random starts.
@@ -291,7 +298,8 @@ def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: G
     d = X.shape[1]
     lo, hi = _bounds(d, noise)
     centre = np.asarray(_flatten(prior_location(d)))
-    starts = [centre] if init is None else [np.asarray(_flatten(init))]
+    mode = np.asarray(_flatten(prior_mode(d)))
+    starts = [mode] if init is None else [np.asarray(_flatten(init))]
     rng = np.random.default_rng(seed)
     scale = np.r_[np.full(d, _PRIOR_SCALE[0]), _PRIOR_SCALE[1], _PRIOR_SCALE[2]]
     starts += [centre + scale * rng.standard_normal(d + 2) for _ in range(restarts)]
@@ -391,7 +399,7 @@ def fit(X, y, kernel: str = "matern52", noise: bool = True, params: GPParams | N
         noise: learn a Gaussian noise variance (floored at `NOISE_FLOOR`); False pins the floor.
         params: fixed hyperparameters (standardised units); skips the MAP fit.
         init: warm start for the MAP fit.
-        restarts: random starts of the MAP fit besides the prior centre / warm start.
+        restarts: random starts of the MAP fit besides the prior mode / warm start.
         seed: seeds those starts.
 
     Returns:
