@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
@@ -90,7 +90,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     split: np.ndarray
     weights: np.ndarray | None = None
-    spectators: Mapping[str, np.ndarray] = None
+    spectators: Mapping[str, np.ndarray] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
 
     def __len__(self) -> int:
