@@ -84,8 +84,9 @@ def cluster_quantities(cells: np.ndarray, offset_x: np.ndarray, offset_y: np.nda
         Mapping of each name in :data:`CLUSTER_FIELDS` to an array of shape ``(n,)``, and
         ``"layer_energy"`` of shape ``(n, R)``. Empty clusters have zeros (``hoe`` = -1).
     """
-    along_x = cells.sum(axis=3, dtype=np.float64)  # sum over y of each x column, (n, R, G)
-    along_y = cells.sum(axis=2, dtype=np.float64)  # sum over x of each y row, (n, R, G)
+    # einsum reduces the short cell axes several times faster than ndarray.sum
+    along_x = np.einsum("nrij->nri", cells).astype(np.float64)  # sum over y of each x column
+    along_y = np.einsum("nrij->nrj", cells).astype(np.float64)  # sum over x of each y row
     y_moment = np.einsum("nrij,nrj->nri", cells, offset_y.astype(cells.dtype)).astype(np.float64)
     layer_energy = along_x.sum(-1)
     energy = layer_energy.sum(axis=1)
