@@ -236,112 +236,171 @@ def _gaussian_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
     return _NORMAL_TABLE[index].reshape(shape)
 
 
-def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: Geometry, kinematics: dict,
-                    em: EMModel, pion: PionModel, transverse: TransverseModel, digi: Digitisation) -> dict:
-    rng = np.random.default_rng(seed)
-    energy, pt, eta, phi = _draw_kinematics(rng, n, **kinematics)
+class Longitudinal(NamedTuple):
+    """Sampled energies per shower and read layer (GeV), each ``(n, R)``, and the truth record.
+
+    ``em_depth`` is the depth of each read layer in units of the electromagnetic part's shower
+    maximum, measured from where that part starts (it sets the lateral widths).
+    """
+
+    em: np.ndarray
+    hadronic: np.ndarray | None
+    mip: np.ndarray | None
+    em_depth: np.ndarray
+    truth: dict
+
+
+def _lambda_to_x0(geometry: Geometry, depth_lambda: np.ndarray) -> np.ndarray:
+    """Converts depths in lambda to X0 along the stack (linear between and beyond the sensors)."""
+    lam = np.concatenate([[0.0], geometry.depth_lambda])
+    x0 = np.concatenate([[0.0], geometry.depth_x0])
+    beyond = x0[-1] + (depth_lambda - lam[-1]) * (x0[-1] - x0[-2]) / (lam[-1] - lam[-2])
+    return np.where(depth_lambda <= lam[-1], np.interp(depth_lambda, lam, x0), beyond)
+
+
+def _electron_longitudinal(rng: np.random.Generator, energy: np.ndarray, geometry: Geometry,
+                           em: EMModel) -> Longitudinal:
+    """Grindhammer-Peters profile with fluctuated (T, alpha), sampled per read layer."""
+    depth_x0 = geometry.read_array("depth_x0")
+    shape = draw_em_parameters(rng, energy, em, geometry.critical_energy_mev)
+    mean = energy[:, None] * slab_fractions(shape.alpha, shape.beta, depth_x0)
+    nan = np.full(energy.size, np.nan)
+    return Longitudinal(
+        em=_gamma_sample(rng, mean, em.stochastic), hadronic=None, mip=None,
+        em_depth=depth_x0[None, :] / shape.shower_max[:, None],
+        truth={"shower_max": shape.shower_max, "alpha": shape.alpha, "first_interaction": nan,
+               "em_fraction": np.ones(energy.size)})
+
+
+def _pion_longitudinal(rng: np.random.Generator, energy: np.ndarray, geometry: Geometry, em: EMModel,
+                       pion: PionModel) -> Longitudinal:
+    """MIPs up to an exponential first interaction, then the two-component profile."""
+    n = energy.size
     depth_x0 = geometry.read_array("depth_x0")
     depth_lambda = geometry.read_array("depth_lambda")
-    z_cm = geometry.read_array("z_cm")
-    gev_per_mip = geometry.read_array("mev_per_mip") * 1e-3
-    nan = np.full(n, np.nan)
-
-    if abs(pdgid) == 11:
-        shape = draw_em_parameters(rng, energy, em, geometry.critical_energy_mev)
-        em_mean = energy[:, None] * slab_fractions(shape.alpha, shape.beta, depth_x0)
-        em_depth = depth_x0[None, :] / shape.shower_max[:, None]
-        em_energy = _gamma_sample(rng, em_mean, em.stochastic)
-        had_energy = mip_energy = None
-        constant = em.constant
-        truth = {"shower_max": shape.shower_max, "alpha": shape.alpha, "first_interaction": nan,
-                 "em_fraction": np.ones(n)}
+    mean = pion_mean_parameters(energy)
+    kappa = pion.em_fraction_concentration
+    em_fraction = rng.beta(mean.em_fraction * kappa, (1 - mean.em_fraction) * kappa)
+    start_lambda = rng.exponential(pion.interaction_length, n)
+    start_x0 = _lambda_to_x0(geometry, start_lambda)
+    em_total = energy * em_fraction
+    if pion.em_profile == "photon":
+        photon = draw_em_parameters(rng, np.maximum(em_total, 0.05), em, geometry.critical_energy_mev)
+        em_max = photon.shower_max + pion.photon_shift
+        alpha_em, beta_em = photon.alpha, (photon.alpha - 1) / em_max
     else:
-        mean = pion_mean_parameters(energy)
-        kappa = pion.em_fraction_concentration
-        em_fraction = rng.beta(mean.em_fraction * kappa, (1 - mean.em_fraction) * kappa)
-        start_lambda = rng.exponential(pion.interaction_length, n)
-        all_x0 = np.concatenate([[0.0], geometry.depth_x0])
-        all_lambda = np.concatenate([[0.0], geometry.depth_lambda])
-        start_x0 = np.interp(start_lambda, all_lambda, all_x0,
-                             right=all_x0[-1] + (start_lambda.max() - all_lambda[-1]) * all_x0[-1] / all_lambda[-1])
-        em_energy_total = energy * em_fraction
-        if pion.em_profile == "photon":
-            photon = draw_em_parameters(rng, np.maximum(em_energy_total, 0.05), em, geometry.critical_energy_mev)
-            em_max = photon.shower_max + pion.photon_shift
-            alpha_em, beta_em = photon.alpha, (photon.alpha - 1) / em_max
-        else:
-            alpha_em, beta_em = mean.alpha_em, mean.beta_em
-            em_max = (mean.alpha_em - 1) / mean.beta_em
-        em_mean = em_energy_total[:, None] * slab_fractions(alpha_em, beta_em, depth_x0, start_x0)
-        spread = np.exp(pion.hadronic_shape_spread * rng.standard_normal((2, n)))
-        had_mean = (energy * (1 - em_fraction) * pion.hadronic_response)[:, None] * slab_fractions(
-            mean.alpha_had * spread[0], mean.beta_had * spread[1], depth_lambda, start_lambda)
-        em_depth = (depth_x0[None, :] - start_x0[:, None]) / em_max[:, None]
-        em_energy = _gamma_sample(rng, em_mean, pion.stochastic_em)
-        had_energy = _gamma_sample(rng, had_mean, pion.stochastic_had)
-        before = depth_lambda[None, :] < start_lambda[:, None]
-        landau = 1.0 - pion.mip_width * np.log(rng.standard_normal((n, depth_x0.size)) ** 2)
-        mip_energy = np.where(before, np.maximum(landau, 0.0) * gev_per_mip, 0.0)
-        constant = pion.constant
-        truth = {"shower_max": nan, "alpha": nan, "first_interaction": start_lambda, "em_fraction": em_fraction}
+        alpha_em, beta_em = mean.alpha_em, mean.beta_em
+        em_max = (mean.alpha_em - 1) / mean.beta_em
+    spread = np.exp(pion.hadronic_shape_spread * rng.standard_normal((2, n)))
+    em_mean = em_total[:, None] * slab_fractions(alpha_em, beta_em, depth_x0, start_x0)
+    had_mean = (energy * (1 - em_fraction) * pion.hadronic_response)[:, None] * slab_fractions(
+        mean.alpha_had * spread[0], mean.beta_had * spread[1], depth_lambda, start_lambda)
+    # Moyal (Landau-like) energy loss of the MIP in each layer before the interaction.
+    landau = np.maximum(1.0 - pion.mip_width * np.log(rng.standard_normal((n, depth_x0.size)) ** 2), 0.0)
+    before = depth_lambda[None, :] < start_lambda[:, None]
+    gev_per_mip = geometry.read_array("mev_per_mip") * 1e-3
+    return Longitudinal(
+        em=_gamma_sample(rng, em_mean, pion.stochastic_em),
+        hadronic=_gamma_sample(rng, had_mean, pion.stochastic_had),
+        mip=np.where(before, landau * gev_per_mip, 0.0),
+        em_depth=(depth_x0[None, :] - start_x0[:, None]) / em_max[:, None],
+        truth={"shower_max": np.full(n, np.nan), "alpha": np.full(n, np.nan),
+               "first_interaction": start_lambda, "em_fraction": em_fraction})
 
-    scale = np.maximum(1.0 + constant * rng.standard_normal(n), 0.0)[:, None]
-    em_energy = em_energy * scale
-    deposit = em_energy.copy()
-    if had_energy is not None:
-        had_energy = had_energy * scale
-        deposit += had_energy + mip_energy
 
-    # Projective axis and the window of trigger cells around it.
-    cell = geometry.cell_size_cm
-    half = digi.grid // 2
+class Window(NamedTuple):
+    """The ``G x G`` trigger cells around the projective axis at each read layer.
+
+    Attributes:
+        axis_x, axis_y: Axis position (cm), ``(n, R)``.
+        cell_x, cell_y: Global grid index of the cell the axis crosses, ``(n, R)``.
+        frac_x, frac_y: Axis position inside that cell, in cell units in [0, 1), ``(n, R)``.
+        offset_x, offset_y: Cell-centre positions relative to the axis (cm), ``(n, R, G)``.
+    """
+
+    axis_x: np.ndarray
+    axis_y: np.ndarray
+    cell_x: np.ndarray
+    cell_y: np.ndarray
+    frac_x: np.ndarray
+    frac_y: np.ndarray
+    offset_x: np.ndarray
+    offset_y: np.ndarray
+
+
+def _window(eta: np.ndarray, phi: np.ndarray, z_cm: np.ndarray, cell: float, grid: int) -> Window:
     radius = z_cm[None, :] / np.sinh(np.abs(eta))[:, None]
     axis_x, axis_y = radius * np.cos(phi)[:, None], radius * np.sin(phi)[:, None]
     cell_x, cell_y = np.floor(axis_x / cell), np.floor(axis_y / cell)
     frac_x, frac_y = axis_x / cell - cell_x, axis_y / cell - cell_y
-    edges = np.arange(-half, half + 2, dtype=np.float64)
-    centres = edges[:-1] + 0.5
-    offset_x = (centres - frac_x[..., None]) * cell
-    offset_y = (centres - frac_y[..., None]) * cell
+    centres = np.arange(-(grid // 2), grid // 2 + 1) + 0.5
+    return Window(axis_x, axis_y, cell_x, cell_y, frac_x, frac_y,
+                  (centres - frac_x[..., None]) * cell, (centres - frac_y[..., None]) * cell)
 
-    # Lateral sharing: each component c is a separable Gaussian, so the cell energies of a layer
-    # are sum_c w_c * outer(share_x_c, share_y_c), one small batched matrix product.
-    growth = 1 - transverse.depth_growth + transverse.depth_growth * np.clip(em_depth, 0.0, 4.0)
+
+def _share_over_cells(longitudinal: Longitudinal, window: Window, geometry: Geometry,
+                      transverse: TransverseModel, grid: int) -> np.ndarray:
+    """Cell energies ``(n, R, G, G)`` (float32) before noise.
+
+    Each component (EM core, EM halo, hadronic, MIP) is separable in x and y, so a layer's
+    cells are ``sum_c w_c outer(share_x_c, share_y_c)``: one batched matrix product.
+    """
+    cell = geometry.cell_size_cm
+    edges = np.arange(-(grid // 2), grid // 2 + 2, dtype=np.float64)
+    growth = 1 - transverse.depth_growth + transverse.depth_growth * np.clip(longitudinal.em_depth, 0.0, 4.0)
     rm_cells = geometry.moliere_radius_cm / cell
     widths = [transverse.core_width * rm_cells * growth, transverse.halo_width * rm_cells * growth]
-    weights = [transverse.core_fraction * em_energy, (1 - transverse.core_fraction) * em_energy]
-    if had_energy is not None:
-        widths.append(np.full_like(frac_x, transverse.hadronic_width_cm / cell))
-        weights.append(had_energy)
-    share_x = np.stack([_window_fractions(frac_x, w, edges) for w in widths], axis=-1)
-    share_y = np.stack([_window_fractions(frac_y, w, edges) for w in widths], axis=-1)
-    weight = np.stack(weights, axis=-1)
-    if mip_energy is not None:  # a MIP deposits in the cell the axis crosses
-        centre = np.zeros((1, 1, digi.grid, 1), dtype=np.float32)
-        centre[:, :, half] = 1.0
-        share_x = np.concatenate([share_x, np.broadcast_to(centre, share_x.shape[:3] + (1,))], axis=-1)
-        share_y = np.concatenate([share_y, np.broadcast_to(centre, share_y.shape[:3] + (1,))], axis=-1)
-        weight = np.concatenate([weight, mip_energy[..., None]], axis=-1)
-    cells = np.matmul(share_x * weight[..., None, :].astype(np.float32), share_y.swapaxes(-1, -2))
+    weights = [transverse.core_fraction * longitudinal.em, (1 - transverse.core_fraction) * longitudinal.em]
+    if longitudinal.hadronic is not None:
+        widths.append(np.full_like(window.frac_x, transverse.hadronic_width_cm / cell))
+        weights.append(longitudinal.hadronic)
+    share_x = [_window_fractions(window.frac_x, w, edges) for w in widths]
+    share_y = [_window_fractions(window.frac_y, w, edges) for w in widths]
+    if longitudinal.mip is not None:  # a MIP deposits in the cell the axis crosses
+        centre = np.zeros((1, 1, grid), dtype=np.float32)
+        centre[..., grid // 2] = 1.0
+        share_x.append(np.broadcast_to(centre, share_x[0].shape))
+        share_y.append(np.broadcast_to(centre, share_y[0].shape))
+        weights.append(longitudinal.mip)
+    weighted_x = np.stack(share_x, axis=-1) * np.stack(weights, axis=-1)[..., None, :].astype(np.float32)
+    return np.matmul(weighted_x, np.stack(share_y, axis=-1).swapaxes(-1, -2))
 
-    noise = (digi.noise_mip * gev_per_mip).astype(np.float32)[None, :, None, None]
+
+def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: Geometry, kinematics: dict,
+                    em: EMModel, pion: PionModel, transverse: TransverseModel, digi: Digitisation) -> dict:
+    rng = np.random.default_rng(seed)
+    energy, pt, eta, phi = _draw_kinematics(rng, n, **kinematics)
+    if abs(pdgid) == 11:
+        longitudinal = _electron_longitudinal(rng, energy, geometry, em)
+        constant = em.constant
+    else:
+        longitudinal = _pion_longitudinal(rng, energy, geometry, em, pion)
+        constant = pion.constant
+    scale = np.maximum(1.0 + constant * rng.standard_normal(n), 0.0)[:, None]
+    longitudinal = longitudinal._replace(**{k: getattr(longitudinal, k) * scale for k in ("em", "hadronic")
+                                            if getattr(longitudinal, k) is not None})
+    deposit = sum(part for part in longitudinal[:3] if part is not None)
+
+    z_cm = geometry.read_array("z_cm")
+    window = _window(eta, phi, z_cm, geometry.cell_size_cm, digi.grid)
+    cells = _share_over_cells(longitudinal, window, geometry, transverse, digi.grid)
+    noise = (digi.noise_mip * geometry.read_array("mev_per_mip") * 1e-3).astype(np.float32)[None, :, None, None]
     cells += noise * _gaussian_noise(rng, cells.shape)
     cells *= cells > digi.threshold_sigma * noise
 
-    read = geometry.read
-    z_sign = np.sign(eta)
-    quantities = cluster_quantities(cells, offset_x, offset_y, axis_x, axis_y, z_cm, z_sign,
-                                    geometry.read_layers, np.asarray(geometry.subdet)[read] == 2)
+    quantities = cluster_quantities(cells, window.offset_x, window.offset_y, window.axis_x, window.axis_y,
+                                    z_cm, np.sign(eta), geometry.read_layers,
+                                    np.asarray(geometry.subdet)[geometry.read] == 2)
     layer_energy = quantities.pop("layer_energy")
-    has_cluster = quantities["pt"] >= digi.cluster_pt_min
-
     flat = np.flatnonzero(cells)
     per_shower = cells[0].size
+    half = digi.grid // 2
     return dict(
         pdgid=np.full(n, pdgid, dtype=np.int32), energy=energy, pt=pt, eta=eta, phi=phi,
-        cluster=quantities, has_cluster=has_cluster,
-        layer_energy=layer_energy.astype(np.float32), deposit=deposit.astype(np.float32), truth=truth,
-        window_x=(cell_x - half).astype(np.int32), window_y=(cell_y - half).astype(np.int32),
+        cluster=quantities, has_cluster=quantities["pt"] >= digi.cluster_pt_min,
+        layer_energy=layer_energy.astype(np.float32), deposit=deposit.astype(np.float32),
+        truth=longitudinal.truth,
+        window_x=(window.cell_x - half).astype(np.int32), window_y=(window.cell_y - half).astype(np.int32),
         tc_count=np.bincount(flat // per_shower, minlength=n).astype(np.int32),
         tc_window_index=(flat % per_shower).astype(np.int32),
         tc_energy=cells.ravel()[flat],
