@@ -34,7 +34,6 @@ TREE_NAME = "HGCalTriggerNtuple"
 DEFAULT_TREE = f"hgcalTriggerNtuplizer/{TREE_NAME}"
 _GROUPS = ("gen", "genpart", "cl3d", "tc")
 _INT_CLUSTER_FIELDS = ("clusters_n", "showerlength", "coreshowerlength", "firstlayer", "maxlayer")
-_CHARGE = {11: -1, -11: 1, 211: 1, -211: -1}
 
 
 def _cells_to_contain(shower: np.ndarray, energy: np.ndarray, n: int,
@@ -80,8 +79,7 @@ def showers_to_branches(showers: Showers, first_event: int = 0) -> dict[str, np.
     gen = {
         "pdgid": showers.pdgid.astype(np.int32),
         "status": np.ones(n, dtype=np.int32),
-        "charge": np.array([_CHARGE[int(p)] for p in np.unique(showers.pdgid)], dtype=np.int32)[
-            np.searchsorted(np.unique(showers.pdgid), showers.pdgid)] if n else np.zeros(0, np.int32),
+        "charge": np.where(np.isin(showers.pdgid, (11, -211)), -1, 1).astype(np.int32),  # e-, pi- negative
         "eta": showers.eta, "phi": showers.phi, "pt": showers.pt, "energy": showers.energy,
     }
     for key, values in gen.items():
@@ -159,17 +157,8 @@ def _chunks(events: Showers | Sequence[Showers] | Mapping, chunk_size: int) -> I
         yield dict(events)
         return
     showers = events if isinstance(events, Showers) else concatenate(list(events))
-    from hgcal.simulation import _PER_CELL, _PER_SHOWER  # noqa: PLC0415 (private layout helpers)
-    starts = np.concatenate([[0], np.cumsum(showers.tc_count)])
     for begin in range(0, max(len(showers), 1), chunk_size):
-        end = min(begin + chunk_size, len(showers))
-        cells = slice(starts[begin], starts[end])
-        part = Showers(geometry=showers.geometry, grid=showers.grid,
-                       cluster={k: v[begin:end] for k, v in showers.cluster.items()},
-                       truth={k: v[begin:end] for k, v in showers.truth.items()},
-                       **{k: getattr(showers, k)[begin:end] for k in _PER_SHOWER},
-                       **{k: getattr(showers, k)[cells] for k in _PER_CELL})
-        yield showers_to_branches(part, first_event=begin)
+        yield showers_to_branches(showers.slice(begin, min(begin + chunk_size, len(showers))), first_event=begin)
 
 
 def write_ntuple(path: str | Path, events: Showers | Sequence[Showers] | Mapping, *,

@@ -131,6 +131,16 @@ class Showers:
     def __len__(self) -> int:
         return int(self.pdgid.size)
 
+    def slice(self, begin: int, end: int) -> "Showers":
+        """Showers ``begin:end`` (with their trigger cells) as a new record."""
+        starts = np.concatenate([[0], np.cumsum(self.tc_count)])
+        cells = slice(starts[begin], starts[end])
+        return Showers(geometry=self.geometry, grid=self.grid,
+                       cluster={k: v[begin:end] for k, v in self.cluster.items()},
+                       truth={k: v[begin:end] for k, v in self.truth.items()},
+                       **{k: getattr(self, k)[begin:end] for k in _PER_SHOWER},
+                       **{k: getattr(self, k)[cells] for k in _PER_CELL})
+
     def trigger_cells(self) -> TriggerCells:
         """The kept trigger cells as flat arrays (shower, read layer, global grid x/y, energy)."""
         shower = np.repeat(np.arange(len(self), dtype=np.int64), self.tc_count)

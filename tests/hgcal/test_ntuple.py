@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import awkward as ak
 import numpy as np
@@ -46,6 +48,7 @@ def test_schema_has_the_ntuplizer_branches(branches):
 def test_round_trip_keeps_every_value(branches, dataset, electrons, pions):
     showers = hgcal.concatenate([electrons, pions])
     assert np.array_equal(ak.flatten(branches["gen_pdgid"]), showers.pdgid)
+    assert set(ak.flatten(branches["gen_charge"]).tolist()) == {-1}  # e- and pi- are both negative
     for key in ["pt", "eta", "phi", "energy"]:
         assert np.array_equal(ak.flatten(branches[f"gen_{key}"]), getattr(showers, key).astype(np.float32))
     assert np.array_equal(branches["cl3d_n"], showers.has_cluster.astype(np.int32))
@@ -195,6 +198,16 @@ def test_bad_options(tmp_path, ntuple_path):
         hgcal.simulate(10, "mu-")
     with pytest.raises(hgcal.NtupleError, match="does not exist"):
         hgcal.write_ntuple(tmp_path / "no" / "such.root", hgcal.simulate(10, "e-"))
+
+
+def test_module_entry_point(tmp_path):
+    out = tmp_path / "module.root"
+    run = subprocess.run([sys.executable, "-m", "hgcal.simulate", "--electrons", "50", "--pions", "50",
+                          "--out", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "wrote 50 electrons and 50 pions" in run.stdout and run.stderr == ""
+    with uproot.open(out) as file:
+        assert file[TREE].num_entries == 100
 
 
 def test_command_line(tmp_path, capsys):
