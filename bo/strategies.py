@@ -174,7 +174,9 @@ class GPState:
         y: (n,) the GP's targets, -value; NaN for failed trials.
         params: the last MAP hyperparameters (warm start), or None.
         fit_capacity: the capacity bucket `params` were fitted in.
-        n_initial_asked: how many points of the initial Sobol design have been proposed.
+        n_initial_asked: how many points of the initial Sobol design have been drawn. The design
+            runs while fewer than `n_initial` points are told or pending, so points told
+            without being asked count towards it.
     """
 
     X: np.ndarray
@@ -247,7 +249,8 @@ class GPSearch:
         ok = np.isfinite(state.y)
         chosen: list[np.ndarray] = []
         k_init, k_gp = jax.random.split(key)
-        while (len(chosen) < n and (state.n_initial_asked < self.n_initial or ok.sum() < 2)):
+        while len(chosen) < n and (len(state.X) + len(pending) + len(chosen) < self.n_initial
+                                   or ok.sum() < 2):
             index = state.n_initial_asked
             state = dataclasses.replace(state, n_initial_asked=index + 1)
             if index > 64 * self.n_initial + 1000:
