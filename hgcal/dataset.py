@@ -37,7 +37,8 @@ from hgcal.errors import NtupleError
 from hgcal.geometry import Geometry
 from hgcal.ntuple import find_trees
 
-__all__ = ["Dataset", "Selection", "load", "SHAPE_FEATURES", "layer_energies_from_layer_pt"]
+__all__ = ["Dataset", "Selection", "load", "SHAPE_FEATURES", "Match", "match_clusters",
+           "layer_energies_from_layer_pt"]
 
 #: Shower-shape branches of the ``"shapes"`` feature group (the CMSSW e/gamma BDT inputs and more).
 SHAPE_FEATURES = ("cl3d_coreshowerlength", "cl3d_showerlength", "cl3d_firstlayer", "cl3d_maxlayer",
@@ -218,60 +219,88 @@ def _flat(array: ak.Array) -> np.ndarray:
     return ak.to_numpy(ak.flatten(array, axis=1))
 
 
+class Match(NamedTuple):
+    """Selected particles of a chunk and their matched clusters, each ``(rows,)``.
+
+    Attributes:
+        event: Chunk-local event index.
+        particle: Index into the chunk's flattened ``gen_*`` arrays.
+        cluster: Index into the chunk's flattened ``cl3d_*`` arrays.
+    """
+
+    event: np.ndarray
+    particle: np.ndarray
+    cluster: np.ndarray
+
+
+def match_clusters(gen_pdgid: ak.Array, gen_pt: ak.Array, gen_eta: ak.Array, gen_phi: ak.Array,
+                   cl3d_pt: ak.Array, cl3d_eta: ak.Array, cl3d_phi: ak.Array, selection: Selection) -> Match:
+    """Selects electrons and pions and matches each to its leading cluster within Delta R.
+
+    Args:
+        gen_pdgid, gen_pt, gen_eta, gen_phi: Generated particles, ``(events, var)``.
+        cl3d_pt, cl3d_eta, cl3d_phi: 3D clusters, ``(events, var)``.
+        selection: The cuts.
+
+    Returns:
+        The matched (particle, cluster) pairs in event order.
+    """
+    pdgid = np.abs(gen_pdgid)
+    wanted = ((pdgid == selection.signal_pdgid) | (pdgid == selection.background_pdgid)) & (
+        gen_pt > selection.gen_pt_min) & (np.abs(gen_eta) > selection.eta_min) & (np.abs(gen_eta) < selection.eta_max)
+    d_eta = gen_eta[:, :, np.newaxis] - cl3d_eta[:, np.newaxis, :]
+    d_phi = _delta_phi(gen_phi[:, :, np.newaxis], cl3d_phi[:, np.newaxis, :])
+    pt, _ = ak.broadcast_arrays(cl3d_pt[:, np.newaxis, :], d_eta)
+    inside = (d_eta ** 2 + d_phi ** 2 < selection.delta_r ** 2) & (pt > selection.cluster_pt_min)
+    best = ak.fill_none(ak.argmax(ak.where(inside, pt, -np.inf), axis=2), 0)
+    use = _flat(wanted & ak.any(inside, axis=2))
+    event = np.repeat(np.arange(len(gen_pt)), ak.to_numpy(ak.num(gen_pt, axis=1)))[use]
+    first_cluster = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(cl3d_pt, axis=1)))])[:-1]
+    return Match(event=event, particle=np.flatnonzero(use), cluster=first_cluster[event] + _flat(best)[use])
+
+
+def _layer_columns(chunk: ak.Array, match: Match, layer_names: list[str], geometry: Geometry,
+                   use_layer_pt: bool) -> dict[str, np.ndarray]:
+    """Per-layer energies of each row's cluster, one ``(rows,)`` column per ``layer_<N>`` name."""
+    if use_layer_pt:
+        read_layers = [int(k) for k in geometry.read_layers]
+        unknown = [n for n in layer_names if int(n[6:]) not in read_layers]
+        if unknown:
+            raise NtupleError(f"load: feature {unknown[0]!r} is not a read layer of geometry {geometry.name!r}, "
+                              "which cl3d_layer_pt is indexed by; pick read layers or another geometry")
+        eta = _flat(chunk["cl3d_eta"]).astype(np.float64)[match.cluster]
+        per_layer = layer_energies_from_layer_pt(ak.flatten(chunk["cl3d_layer_pt"], axis=1)[match.cluster],
+                                                 eta, len(read_layers))
+        return {n: per_layer[:, read_layers.index(int(n[6:]))] for n in layer_names}
+    numbers = [int(n[6:]) for n in layer_names]
+    column_of_layer = np.full(max(numbers) + 1, -1)
+    column_of_layer[numbers] = np.arange(len(numbers))
+    tc_counts = ak.to_numpy(ak.num(chunk["tc_layer"], axis=1))
+    sums = _layer_energies_from_cells(
+        match.event, _flat(chunk["cl3d_id"]).astype(np.int64)[match.cluster],
+        np.repeat(np.arange(len(chunk)), tc_counts), _flat(chunk["tc_multicluster_id"]).astype(np.int64),
+        _flat(chunk["tc_layer"]).astype(np.int64), _flat(chunk["tc_energy"]).astype(np.float64), column_of_layer)
+    return {name: sums[:, i] for i, name in enumerate(layer_names)}
+
+
 def _rows_of_chunk(chunk: ak.Array, gen_id: str, selection: Selection, names: tuple[str, ...],
                    geometry: Geometry, use_layer_pt: bool) -> dict[str, np.ndarray]:
     """Matches particles to clusters in one chunk of events and returns the row columns."""
-    gen_pdgid = np.abs(chunk[gen_id])
-    signal = gen_pdgid == selection.signal_pdgid
-    wanted = (signal | (gen_pdgid == selection.background_pdgid)) & (chunk["gen_pt"] > selection.gen_pt_min) & (
-        np.abs(chunk["gen_eta"]) > selection.eta_min) & (np.abs(chunk["gen_eta"]) < selection.eta_max)
-    d_eta = chunk["gen_eta"][:, :, np.newaxis] - chunk["cl3d_eta"][:, np.newaxis, :]
-    d_phi = _delta_phi(chunk["gen_phi"][:, :, np.newaxis], chunk["cl3d_phi"][:, np.newaxis, :])
-    cl_pt = chunk["cl3d_pt"][:, np.newaxis, :] + 0 * d_eta
-    matched = (d_eta ** 2 + d_phi ** 2 < selection.delta_r ** 2) & (cl_pt > selection.cluster_pt_min)
-    best = ak.argmax(ak.where(matched, cl_pt, -np.inf), axis=2)
-    use = wanted & ak.any(matched, axis=2)
-
-    n_events = len(chunk)
-    n_gen = ak.to_numpy(ak.num(use, axis=1))
-    event = np.repeat(np.arange(n_events), n_gen)
-    use_flat = _flat(use)
-    event = event[use_flat]
-    cl_counts = ak.to_numpy(ak.num(chunk["cl3d_pt"], axis=1))
-    cl_start = np.concatenate([[0], np.cumsum(cl_counts)])[:-1]
-    cluster = cl_start[event] + ak.to_numpy(ak.fill_none(ak.flatten(best, axis=1), 0))[use_flat]
-    cluster_column = lambda name: _flat(chunk[name]).astype(np.float64)[cluster]  # noqa: E731
-
-    gen_pt = _flat(chunk["gen_pt"]).astype(np.float64)[use_flat]
-    gen_eta = _flat(chunk["gen_eta"]).astype(np.float64)[use_flat]
+    match = match_clusters(chunk[gen_id], chunk["gen_pt"], chunk["gen_eta"], chunk["gen_phi"],
+                           chunk["cl3d_pt"], chunk["cl3d_eta"], chunk["cl3d_phi"], selection)
+    gen = lambda name: _flat(chunk[name]).astype(np.float64)[match.particle]  # noqa: E731
+    cluster = lambda name: _flat(chunk[name]).astype(np.float64)[match.cluster]  # noqa: E731
+    pdgid = _flat(chunk[gen_id]).astype(np.int64)[match.particle]
     rows = {
-        "y": _flat(signal)[use_flat].astype(np.float32),
-        "gen_pdgid": _flat(chunk[gen_id]).astype(np.int64)[use_flat],
-        "gen_pt": gen_pt, "gen_eta": gen_eta,
-        "gen_energy": (_flat(chunk["gen_energy"]).astype(np.float64)[use_flat] if "gen_energy" in chunk.fields
-                       else gen_pt * np.cosh(gen_eta)),
-        "cl3d_pt": cluster_column("cl3d_pt"), "cl3d_energy": cluster_column("cl3d_energy"),
+        "y": (np.abs(pdgid) == selection.signal_pdgid).astype(np.float32),
+        "gen_pdgid": pdgid, "gen_pt": gen("gen_pt"), "gen_eta": gen("gen_eta"),
+        "gen_energy": gen("gen_energy") if "gen_energy" in chunk.fields else gen("gen_pt") * np.cosh(gen("gen_eta")),
+        "cl3d_pt": cluster("cl3d_pt"), "cl3d_energy": cluster("cl3d_energy"),
     }
     layer_names = [n for n in names if n.startswith("layer_")]
-    if layer_names:
-        read_layers = list(geometry.read_layers)
-        if use_layer_pt:
-            per_layer = layer_energies_from_layer_pt(ak.flatten(chunk["cl3d_layer_pt"], axis=1)[cluster],
-                                                     cluster_column("cl3d_eta"), len(read_layers))
-            columns = {f"layer_{k}": per_layer[:, i] for i, k in enumerate(read_layers)}
-        else:
-            numbers = [int(n[6:]) for n in layer_names]
-            column_of_layer = np.full(max(numbers) + 1, -1)
-            column_of_layer[numbers] = np.arange(len(numbers))
-            tc_counts = ak.to_numpy(ak.num(chunk["tc_layer"], axis=1))
-            sums = _layer_energies_from_cells(
-                event, _flat(chunk["cl3d_id"]).astype(np.int64)[cluster],
-                np.repeat(np.arange(n_events), tc_counts), _flat(chunk["tc_multicluster_id"]).astype(np.int64),
-                _flat(chunk["tc_layer"]).astype(np.int64), _flat(chunk["tc_energy"]).astype(np.float64),
-                column_of_layer)
-            columns = {name: sums[:, i] for i, name in enumerate(layer_names)}
+    layers = _layer_columns(chunk, match, layer_names, geometry, use_layer_pt) if layer_names else {}
     for name in names:
-        rows["feature:" + name] = columns[name] if name.startswith("layer_") else cluster_column(name)
+        rows["feature:" + name] = layers[name] if name in layers else cluster(name)
     return rows
 
 

@@ -218,3 +218,24 @@ def test_command_line(tmp_path, capsys):
     assert main(["--electrons", "0", "--out", str(out)]) == 2
     assert main(["--electrons", "5", "--geometry", "v10", "--out", str(out)]) == 2
     assert "unknown geometry preset 'v10'" in capsys.readouterr().err
+
+
+def test_matching_by_hand(tmp_path):
+    """Delta R < 0.2, cluster pT > 10, leading cluster wins, same endcap, pdgid and gen cuts."""
+    jagged = lambda rows, dtype=np.float32: ak.values_astype(ak.Array(rows), dtype)  # noqa: E731
+    events = {
+        "gen_pdgid": jagged([[11], [-211, 22], [11], [211]], np.int32),
+        "gen_pt": jagged([[40.0], [50.0, 60.0], [15.0], [30.0]]),
+        "gen_eta": jagged([[2.0], [-2.0, 2.0], [2.0], [1.9]]),
+        "gen_phi": jagged([[0.0], [1.0, 0.0], [0.0], [3.1]]),
+        "cl3d_pt": jagged([[30.0, 50.0, 80.0, 5.0], [40.0, 20.0], [14.0], [25.0]]),
+        "cl3d_energy": jagged([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0], [7.0], [8.0]]),
+        "cl3d_eta": jagged([[2.05, 2.0, 2.3, 2.0], [2.0, -2.1], [2.0], [1.9]]),
+        "cl3d_phi": jagged([[0.0, 0.1, 0.0, 0.0], [1.0, 1.0], [0.0], [-3.1]]),
+    }
+    path = hgcal.write_ntuple(tmp_path / "hand.root", events)
+    data = hgcal.load(path, features="cl3d_energy", split=(1.0, 0.0, 0.0))
+    # event 1 -> the 50 GeV cluster; event 2 -> the pion's cluster in its own endcap (not the
+    # photon's); event 3 fails gen pT; event 4 matches across the phi = +-pi boundary.
+    assert data.X[:, 0].tolist() == [2.0, 6.0, 8.0]
+    assert data.y.tolist() == [1.0, 0.0, 0.0]
