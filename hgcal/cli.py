@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from hgcal.errors import NtupleError
 from hgcal.geometry import PRESETS
 from hgcal.ntuple import write_ntuple
-from hgcal.simulation import simulate
+from hgcal.simulation import Showers, simulate
 
 __all__ = ["build_parser", "main"]
 
@@ -34,9 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pt-max", type=float, default=100.0, help="highest pT in GeV")
     parser.add_argument("--eta-min", type=float, default=1.7, help="lowest |eta|")
     parser.add_argument("--eta-max", type=float, default=2.8, help="highest |eta|")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (pions use seed + 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--batch", type=int, default=50_000, help="showers simulated and written at a time")
     parser.add_argument("--workers", type=int, default=1, help="threads for the simulation")
     return parser
+
+
+def _batches(electrons: int, pions: int, seed: int, batch: int, options: dict) -> Iterator[Showers]:
+    """Simulates in batches so that memory stays bounded; batch k of particle p uses seed (seed, p, k)."""
+    for index, (particle, count) in enumerate((("e-", electrons), ("pi-", pions))):
+        for k, begin in enumerate(range(0, count, batch)):
+            yield simulate(min(batch, count - begin), particle, seed=(seed, index, k), **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,15 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.electrons < 0 or args.pions < 0 or args.electrons + args.pions == 0:
             raise NtupleError("--electrons/--pions: give a positive number of showers to simulate")
+        if args.batch < 1:
+            raise NtupleError("--batch: give a positive number of showers per batch")
         start = time.perf_counter()
-        common = dict(pt=(args.pt_min, args.pt_max), eta=(args.eta_min, args.eta_max),
-                      geometry=args.geometry, workers=args.workers)
-        parts = []
-        if args.electrons:
-            parts.append(simulate(args.electrons, "e-", seed=args.seed, **common))
-        if args.pions:
-            parts.append(simulate(args.pions, "pi-", seed=args.seed + 1, **common))
-        path = write_ntuple(args.out, parts)
+        options = dict(pt=(args.pt_min, args.pt_max), eta=(args.eta_min, args.eta_max),
+                       geometry=args.geometry, workers=args.workers)
+        path = write_ntuple(args.out, _batches(args.electrons, args.pions, args.seed, args.batch, options))
     except NtupleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ import numpy as np
 import uproot
 
 from hgcal.errors import NtupleError
-from hgcal.simulation import Showers, concatenate
+from hgcal.simulation import Showers
 
 __all__ = ["write_ntuple", "showers_to_branches", "find_trees", "DEFAULT_TREE", "TREE_NAME"]
 
@@ -152,16 +152,28 @@ def _types(data: Mapping[str, np.ndarray | ak.Array]) -> dict:
     return {k: (v.type.content if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
 
 
-def _chunks(events: Showers | Sequence[Showers] | Mapping, chunk_size: int) -> Iterable[dict]:
+def _chunks(events: Showers | Iterable[Showers] | Mapping, chunk_size: int) -> Iterable[dict]:
+    """Branch dictionaries of at most ``chunk_size`` events, pulled lazily from ``events``."""
     if isinstance(events, Mapping):
         yield dict(events)
         return
-    showers = events if isinstance(events, Showers) else concatenate(list(events))
-    for begin in range(0, max(len(showers), 1), chunk_size):
-        yield showers_to_branches(showers.slice(begin, min(begin + chunk_size, len(showers))), first_event=begin)
+    written = 0
+    geometry = None
+    for showers in [events] if isinstance(events, Showers) else events:
+        if not isinstance(showers, Showers):
+            raise NtupleError(f"write_ntuple: got a {type(showers).__name__}; pass hgcal.simulate() results "
+                              "or a mapping of branch names to arrays")
+        if geometry is not None and (showers.geometry, showers.grid) != geometry:
+            raise NtupleError("write_ntuple: the Showers use different geometries or cell windows; "
+                              "simulate them with one geometry and one Digitisation.grid")
+        geometry = (showers.geometry, showers.grid)
+        for begin in range(0, len(showers), chunk_size):
+            part = showers.slice(begin, min(begin + chunk_size, len(showers)))
+            yield showers_to_branches(part, first_event=written)
+            written += len(part)
 
 
-def write_ntuple(path: str | Path, events: Showers | Sequence[Showers] | Mapping, *,
+def write_ntuple(path: str | Path, events: Showers | Iterable[Showers] | Mapping, *,
                  tree: str = DEFAULT_TREE, chunk_size: int = 20_000,
                  compression: uproot.compression.Compression | None = uproot.ZLIB(1)) -> Path:
     """Writes a ROOT file in the HGCal trigger-ntuple schema.
@@ -171,8 +183,8 @@ def write_ntuple(path: str | Path, events: Showers | Sequence[Showers] | Mapping
 
     Args:
         path: Output ``.root`` file (overwritten).
-        events: Showers from :func:`hgcal.simulate`, a sequence of them (e.g. electrons and
-            pions), or a mapping of branch name to array (numpy for flat branches, awkward
+        events: Showers from :func:`hgcal.simulate`, an iterable of them (e.g. electrons and
+            pions; a generator is consumed piece by piece, so memory stays bounded), or a mapping of branch name to array (numpy for flat branches, awkward
             jagged arrays for ``gen_*``, ``cl3d_*``, ``tc_*``).
         tree: Path of the tree inside the file.
         chunk_size: Events converted and written per basket.
@@ -198,6 +210,8 @@ def write_ntuple(path: str | Path, events: Showers | Sequence[Showers] | Mapping
                     output = file.mktree(tree, _types(data), counter_name=lambda group: f"{group}_n",
                                          field_name=lambda group, field: f"{group}_{field}")
                 output.extend(data)
+            if output is None:
+                raise NtupleError("write_ntuple: no events given; pass at least one shower")
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -419,7 +419,8 @@ def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: 
 
 def simulate(n: int, particle: str = "e-", energy: float | tuple[float, float] | None = None,
              pt: float | tuple[float, float] = (20.0, 100.0), eta: float | tuple[float, float] = (1.7, 2.8),
-             geometry: Geometry | str | Path = "v9-trigger", seed: int = 0, *, em: EMModel = EMModel(),
+             geometry: Geometry | str | Path = "v9-trigger", seed: int | Sequence[int] = 0, *,
+             em: EMModel = EMModel(),
              pion: PionModel = PionModel(), transverse: TransverseModel = TransverseModel(),
              digitisation: Digitisation = Digitisation(), workers: int = 1) -> Showers:
     """Simulates ``n`` single-particle showers as the HGCal Level-1 trigger sees them.
@@ -431,7 +432,8 @@ def simulate(n: int, particle: str = "e-", energy: float | tuple[float, float] |
         pt: Fixed pT or a (low, high) range drawn flat in pT (GeV); default 20-100 GeV.
         eta: Fixed |eta| or a (low, high) range drawn flat; the endcap (sign) is random.
         geometry: A :class:`Geometry`, a preset name or a geometry file.
-        seed: Seed; the same seed gives the same showers.
+        seed: Seed (an int or a sequence of ints, as ``numpy.random.SeedSequence`` takes);
+            the same seed gives the same showers.
         em: Electron longitudinal profile and resolution.
         pion: Charged-pion shower model.
         transverse: Lateral sharing over trigger cells.

@@ -212,9 +212,11 @@ def test_module_entry_point(tmp_path):
 
 def test_command_line(tmp_path, capsys):
     out = tmp_path / "cli.root"
-    assert main(["--electrons", "300", "--pions", "300", "--out", str(out), "--seed", "3"]) == 0
+    assert main(["--electrons", "300", "--pions", "300", "--out", str(out), "--seed", "3", "--batch", "200"]) == 0
     data = hgcal.load(out)
     assert 0.3 < data.y.mean() < 0.8
+    with uproot.open(out) as file:  # four batches, one continuous event numbering
+        assert file[TREE]["event"].array(library="np").tolist() == list(range(1, 601))
     assert main(["--electrons", "0", "--out", str(out)]) == 2
     assert main(["--electrons", "5", "--geometry", "v10", "--out", str(out)]) == 2
     assert "unknown geometry preset 'v10'" in capsys.readouterr().err
