@@ -11,8 +11,10 @@ Presets:
   1, 3, ..., 27) and 24 CE-H layers (12 behind 35 mm and 12 behind 68 mm of steel), all read.
   Depths derived from the layer stack of The Phase-2 Upgrade of the CMS Endcap Calorimeter,
   CERN-LHCC-2017-023 (CMS-TDR-019), with the material constants of the Particle Data Group
-  (R.L. Workman et al., PTEP 2022, 083C01); trigger weights from the CMSSW V9 trigger
-  configuration (L1Trigger/L1THGCal, ``triggerCellLayerWeights``).
+  (R.L. Workman et al., PTEP 2022, 083C01); trigger energy weights from the CMSSW V9 trigger
+  layer calibration (L1Trigger/L1THGCal/python/hgcalLayersCalibrationCoefficients_cfi.py,
+  ``TrgLayer_weights``). CE-H weights beyond layer 29 are scaled from layer 29 by absorber
+  depth, and CE-H z positions assume a 2.5 cm cassette behind each steel plate (approximate).
 * ``"seed8"`` -- the eight sensor depths 5.1, 8.5, 11.9, 14.7, 17.2, 18.7, 21.1 and 27.07 X0 of
   the original electron/pion topology study.
 
