@@ -241,3 +241,13 @@ def test_matching_by_hand(tmp_path):
     # photon's); event 3 fails gen pT; event 4 matches across the phi = +-pi boundary.
     assert data.X[:, 0].tolist() == [2.0, 6.0, 8.0]
     assert data.y.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_ntc_counts_by_hand(branches):
+    from hgcal.ntuple import _cells_to_contain
+
+    ntc67, ntc90 = _cells_to_contain(np.array([0, 0, 0, 1, 1, 1]), np.array([1.0, 5.0, 4.0, 2.0, 2.0, 0.5]),
+                                     3, (0.67, 0.90))
+    assert ntc67.tolist() == [2, 2, 0] and ntc90.tolist() == [2, 3, 0]
+    assert ak.all(branches["cl3d_ntc67"] <= branches["cl3d_ntc90"])
+    assert ak.all(ak.sum(branches["cl3d_ntc90"], axis=1) <= branches["tc_n"])
