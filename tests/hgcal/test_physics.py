@@ -119,3 +119,14 @@ def test_clusters_reconstruct_the_electron(electrons):
     assert np.allclose(electrons.layer_energy.sum(1), c["energy"], rtol=1e-4)
     assert (c["firstlayer"] <= c["maxlayer"]).all() and (c["showerlength"] >= c["coreshowerlength"]).all()
     assert (c["layer10"] <= c["layer50"]).all() and (c["layer50"] <= c["layer90"]).all()
+
+
+def test_leakage_behind_the_last_layer():
+    """Behind a short 15 X0 stack, the mean contained fraction follows the Gamma CDF."""
+    short = hgcal.Geometry.from_dict({"name": "short", "depth_x0": [5.0, 10.0, 15.0]})
+    showers = hgcal.simulate(4000, "e-", energy=100.0, eta=2.0, geometry=short, seed=8)
+    contained = showers.deposit.sum(axis=1) / showers.energy
+    draw = draw_em_parameters(np.random.default_rng(0), np.full(200_000, 100.0), EMModel(), 5.36)
+    expected = slab_fractions(draw.alpha, draw.beta, np.array([15.0])).mean()
+    assert expected < 0.9  # there is leakage to see
+    assert contained.mean() == pytest.approx(expected, abs=0.008)
