@@ -370,6 +370,7 @@ def standardize(y, mask):
     return mean, (std if std > 1e-12 else 1.0)
 
 
+@jax.jit
 def posterior(gp: GP, Xs):
     """Latent posterior mean and variance in standardised units, for inputs (m, d)."""
     Ks = cross_covariance(gp.kernel, gp.params, Xs, gp.X) * gp.mask[None, :]

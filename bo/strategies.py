@@ -248,7 +248,6 @@ class GPSearch:
         pending = np.zeros((0, self.space.dim)) if pending is None else np.asarray(pending, np.float64)
         ok = np.isfinite(state.y)
         chosen: list[np.ndarray] = []
-        k_init, k_gp = jax.random.split(key)
         while len(chosen) < n and (len(state.X) + len(pending) + len(chosen) < self.n_initial
                                    or ok.sum() < 2):
             index = state.n_initial_asked
@@ -260,20 +259,17 @@ class GPSearch:
                 chosen.append(u)
         if len(chosen) < n:
             if ok.sum() < 2:
-                rest = _random_new_points(k_gp, self.space, n - len(chosen),
+                rest = _random_new_points(key, self.space, n - len(chosen),
                                           [state.X, pending, np.reshape(chosen, (-1, self.space.dim))])
                 chosen.extend(rest)
             else:
-                new, state = self._ask_gp(k_gp, state, n - len(chosen),
-                                          np.vstack([pending, np.reshape(chosen, (-1, self.space.dim))]))
+                with gplib.single_threaded_blas():
+                    new, state = self._ask_gp(key, state, n - len(chosen),
+                                              np.vstack([pending, np.reshape(chosen, (-1, self.space.dim))]))
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
     def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray):
-        with gplib.single_threaded_blas():
-            return self._ask_gp_unlimited(key, state, n, pending)
-
-    def _ask_gp_unlimited(self, key, state: GPState, n: int, pending: np.ndarray):
         ok = np.isfinite(state.y)
         X, y = state.X[ok], state.y[ok]
         cap = gplib.capacity(len(X) + len(pending) + n)
