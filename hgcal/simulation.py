@@ -35,7 +35,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 from scipy.special import ndtri
 
-from hgcal.clusters import CLUSTER_FIELDS, cluster_quantities
+from hgcal.clusters import cluster_quantities
 from hgcal.errors import NtupleError
 from hgcal.geometry import Geometry
 from hgcal.showers import EMModel, PionModel, draw_em_parameters, pion_mean_parameters, slab_fractions
@@ -52,7 +52,7 @@ class TransverseModel(NamedTuple):
     """Lateral energy sharing over trigger cells.
 
     Attributes:
-        core_fraction: Share of the electromagnetic energy in the core Gaussian.
+        core_fraction: Share of the electromagnetic energy in the core profile.
         core_width: Per-axis standard deviation of the core at the shower maximum, in
             Moliere radii.
         halo_width: Per-axis standard deviation of the halo at the shower maximum, in
@@ -185,10 +185,10 @@ def concatenate(parts: Sequence[Showers]) -> Showers:
 
 
 def _range(value: float | tuple[float, float], name: str) -> tuple[float, float]:
-    low, high = (value, value) if np.isscalar(value) else tuple(value)
-    if not (0 < low <= high):
+    bounds = (value, value) if np.isscalar(value) else tuple(value)
+    if len(bounds) != 2 or not (0 < bounds[0] <= bounds[1]):
         raise NtupleError(f"simulate: option {name}={value!r} must be a positive number or a (low, high) pair")
-    return float(low), float(high)
+    return float(bounds[0]), float(bounds[1])
 
 
 def _draw_kinematics(rng: np.random.Generator, n: int, energy, pt, eta):
@@ -377,7 +377,7 @@ def _share_over_cells(longitudinal: Longitudinal, window: Window, geometry: Geom
 
 
 def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: Geometry, kinematics: dict,
-                    em: EMModel, pion: PionModel, transverse: TransverseModel, digi: Digitisation) -> dict:
+                    em: EMModel, pion: PionModel, transverse: TransverseModel, digi: Digitisation) -> Showers:
     rng = np.random.default_rng(seed)
     energy, pt, eta, phi = _draw_kinematics(rng, n, **kinematics)
     if abs(pdgid) == 11:
@@ -403,9 +403,10 @@ def _simulate_chunk(seed: np.random.SeedSequence, n: int, pdgid: int, geometry: 
                                     np.asarray(geometry.subdet)[geometry.read] == 2)
     layer_energy = quantities.pop("layer_energy")
     flat = np.flatnonzero(cells)
-    per_shower = cells[0].size
+    per_shower = int(np.prod(cells.shape[1:]))
     half = digi.grid // 2
-    return dict(
+    return Showers(
+        geometry=geometry, grid=digi.grid,
         pdgid=np.full(n, pdgid, dtype=np.int32), energy=energy, pt=pt, eta=eta, phi=phi,
         cluster=quantities, has_cluster=quantities["pt"] >= digi.cluster_pt_min,
         layer_energy=layer_energy.astype(np.float32), deposit=deposit.astype(np.float32),
@@ -466,11 +467,4 @@ def simulate(n: int, particle: str = "e-", energy: float | tuple[float, float] |
             chunks = list(pool.map(run, zip(seeds, sizes)))
     else:
         chunks = [run(args) for args in zip(seeds, sizes)]
-    first = chunks[0]
-    join = lambda key: np.concatenate([c[key] for c in chunks])  # noqa: E731
-    return Showers(
-        geometry=geometry, grid=digitisation.grid,
-        cluster={k: np.concatenate([c["cluster"][k] for c in chunks]) for k in CLUSTER_FIELDS},
-        truth={k: np.concatenate([c["truth"][k] for c in chunks]) for k in first["truth"]},
-        **{k: join(k) for k in _PER_SHOWER + _PER_CELL},
-    )
+    return chunks[0] if len(chunks) == 1 else concatenate(chunks)
