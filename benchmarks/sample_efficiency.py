@@ -96,11 +96,15 @@ def load_runs(out: Path) -> dict:
     return runs
 
 
-def save_runs(out: Path, method: str, runs: dict) -> None:
-    """Write ``method``'s runs to its own cache file (atomically, via a temporary file)."""
-    mine = {k: v for k, v in runs.items() if k.startswith(method + "|")}
-    path = out / f"sample_efficiency_runs_{method}.json"
-    tmp = path.with_suffix(".json.tmp")
+def save_runs(out: Path, method: str, runs: dict, tag: str = "") -> None:
+    """Merge ``method``'s runs into its cache file (atomically, via a temporary file).
+
+    ``tag`` names a separate file, for processes that run the same method side by side.
+    """
+    path = out / f"sample_efficiency_runs_{method}{'-' + tag if tag else ''}.json"
+    mine = json.loads(path.read_text()) if path.exists() else {}
+    mine.update({k: v for k, v in runs.items() if k.startswith(method + "|")})
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(mine))
     tmp.replace(path)
 
@@ -161,6 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--functions", nargs="+", help="names to run (default: all six)")
     parser.add_argument("--fresh", action="store_true", help="ignore cached runs")
+    parser.add_argument("--cache-tag", default="", help="write runs to a separate cache file "
+                        "(for several processes running the same method at once)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     if not 0 < args.n_initial < args.budget:
@@ -189,7 +195,7 @@ def main(argv=None) -> int:
                 runs[key] = run_one(fn, m, args.budget, args.n_initial, s)
                 print(f"{key}: regret {runs[key]['regret']:.4g} "
                       f"({runs[key]['seconds']:.1f} s)", flush=True)
-                save_runs(args.out, m, runs)
+                save_runs(args.out, m, runs, args.cache_tag)
     header = {
         "command": "python -m benchmarks.sample_efficiency "
                    + " ".join(argv if argv is not None else sys.argv[1:]),
