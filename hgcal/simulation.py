@@ -28,7 +28,7 @@ from its own child of ``numpy.random.SeedSequence(seed)``, so the worker count d
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
