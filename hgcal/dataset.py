@@ -328,6 +328,10 @@ def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...]) -> tup
                     if branch.startswith("tc_") or branch == "cl3d_id" else
                     "choose features this file has, or re-run the ntuplizer with that branch")
             raise NtupleError(f"{where} has no branch {branch!r}; {hint}")
+    for name in names:
+        if name.startswith("cl3d_") and "vector<vector" in tree[name].typename.replace("std::", "").replace(" ", ""):
+            raise NtupleError(f"{where}: branch {name!r} holds a list per cluster, not one number; "
+                              "use it through the 'layers' features or pick a scalar cl3d_* branch")
     if "gen_energy" in keys:
         needed.append("gen_energy")
     return list(dict.fromkeys(needed)), gen_id, use_layer_pt
