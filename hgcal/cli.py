@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        geometry=args.geometry, workers=args.workers)
         path = write_ntuple(args.out, _batches(args.electrons, args.pions, args.seed, args.batch, options))
     except NtupleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(exc, file=sys.stderr)
         return 2
     print(f"wrote {args.electrons} electrons and {args.pions} pions to {path} "
           f"in {time.perf_counter() - start:.1f} s")
