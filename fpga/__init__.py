@@ -7,23 +7,28 @@
   (`calibration`).
 * `to_keras(topology, params)`: stock Keras 3 ``Sequential`` (Dense + Activation) of a nets model.
 * `to_hls(model, ...)`: hls4ml project compiled for C simulation with g++, and `agreement`
-  between it and the trained model; ``python -m fpga.export`` does both from a saved model.
+  between it and the trained model; `export_model` (and ``python -m fpga.export``) does the
+  whole chain from a trained or saved model and fails loudly on disagreement.
 
 Keras and hls4ml are imported only when their functions are called. Reads nets' parameter
 format; imports nothing from bo/, hgcal/ or ntbo/.
 """
 
-from fpga import calibration
-from fpga.devices import DEVICES, Device, get_device
-from fpga.errors import ExportError
-from fpga.estimate import LayerResources, Resources, estimate
-from fpga.export import ExportResult, export
-from fpga.hls import Agreement, agreement, to_hls
-from fpga.keras_export import to_keras
-from fpga.precision import Precision, parse_precision
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")  # before anything imports Keras; a user's choice wins
+
+from fpga import calibration  # noqa: E402
+from fpga.devices import DEVICES, Device, get_device  # noqa: E402
+from fpga.errors import ExportError  # noqa: E402
+from fpga.estimate import LayerResources, Resources, estimate  # noqa: E402
+from fpga.export import ExportResult, export_model  # noqa: E402
+from fpga.hls import Agreement, agreement, to_hls  # noqa: E402
+from fpga.keras_export import to_keras  # noqa: E402
+from fpga.precision import Precision, parse_precision  # noqa: E402
 
 __all__ = [
     "Agreement", "DEVICES", "Device", "ExportError", "ExportResult", "LayerResources",
-    "Precision", "Resources", "agreement", "calibration", "estimate", "export", "get_device",
-    "parse_precision", "to_hls", "to_keras",
+    "Precision", "Resources", "agreement", "calibration", "estimate", "export_model",
+    "get_device", "parse_precision", "to_hls", "to_keras",
 ]

@@ -25,7 +25,7 @@ from fpga.keras_export import to_keras
 
 @dataclasses.dataclass(frozen=True)
 class ExportResult:
-    """What `export` produced.
+    """What `export_model` produced.
 
     Attributes:
         hls_model: the compiled hls4ml model.
@@ -42,7 +42,7 @@ class ExportResult:
     report_path: str
 
 
-def export(topology, params, out_dir, x=None, y=None, precision: str = "fixed<16,6>",
+def export_model(topology, params, out_dir, x=None, y=None, precision: str = "fixed<16,6>",
            reuse_factor: int = 1, strategy: str = "latency", part: str = DEFAULT_PART,
            clock_period: float = 5.0, backend: str = "Vitis", calibrate: bool = False,
            max_abs_diff: float = 0.05, max_auc_diff: float = 0.002,
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         saved = nets.load(args.model)
         x, y = _load_data(args.data) if args.data else (None, None)
-        result = export(saved.topology, saved.params, args.out, x=x, y=y,
+        result = export_model(saved.topology, saved.params, args.out, x=x, y=y,
                         precision=args.precision, reuse_factor=args.reuse,
                         strategy=args.strategy, part=args.part, clock_period=args.clock,
                         backend=args.backend, calibrate=args.calibrate,
