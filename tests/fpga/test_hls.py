@@ -137,3 +137,15 @@ def test_cli_wiring_and_errors(trained, tmp_path, monkeypatch, capsys):
     assert export_cli.main(["--model", str(tmp_path / "best"), "--out", str(tmp_path),
                             "--data", str(tmp_path / "nox.npz")]) == 2
     assert "no array 'x'" in capsys.readouterr().err
+
+
+def test_read_report_of_unbuilt_project_explains(exported):
+    _, out = exported
+    with pytest.raises(fpga.ExportError, match="no C-synthesis report"):
+        fpga.calibration.read_report(out / "hls4ml_prj")
+
+
+def test_benchmark_helpers_run():
+    from fpga import benchmark
+
+    assert benchmark.time_estimate(number=3) > 0
