@@ -65,6 +65,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 from typing import Any, Sequence
 
 from fpga.devices import Device, get_device
@@ -269,7 +270,7 @@ def closest_reuse_factor(n_in: int, n_out: int, reuse_factor: int) -> int:
 
 def _per_layer(value, n_layers: int, name: str) -> list:
     """Broadcasts one value, or checks a sequence has one entry per Dense layer."""
-    if isinstance(value, (str, int, Precision)) and not isinstance(value, bool):
+    if isinstance(value, (str, numbers.Integral, Precision)) and not isinstance(value, bool):
         return [value] * n_layers
     values = list(value)
     if len(values) != n_layers:
@@ -279,9 +280,9 @@ def _per_layer(value, n_layers: int, name: str) -> list:
 
 
 def _check_reuse(rf, layer: str) -> int:
-    if isinstance(rf, bool) or not isinstance(rf, int) or rf < 1:
+    if isinstance(rf, bool) or not isinstance(rf, numbers.Integral) or rf < 1:
         raise ExportError(f"reuse_factor={rf!r} for {layer} must be an integer >= 1")
-    return rf
+    return int(rf)
 
 
 def _dense(name, n_in, n_out, rf, p: Precision, acc_bits, strategy, period_eff, path_ns):
@@ -367,8 +368,9 @@ def estimate(topology, n_inputs: int, precision="fixed<16,6>", reuse_factor=1,
                           f"{sorted(ACTIVATION_LUT_PER_NEURON)}")
     if strategy not in STRATEGIES:
         raise ExportError(f"strategy={strategy!r} is not modelled; use one of {STRATEGIES}")
-    if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Integral) or n_inputs < 1:
         raise ExportError(f"n_inputs={n_inputs!r} must be an integer >= 1")
+    n_inputs = int(n_inputs)
     if not clock_period > 0:
         raise ExportError(f"clock_period={clock_period!r} must be a positive number of ns")
     dev = get_device(device)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import os
 import shutil
 from typing import Any
@@ -133,8 +134,10 @@ def to_hls(model, precision: str = "fixed<16,6>", reuse_factor: int = 1,
     width = parse_precision(precision).width
     if strategy not in STRATEGY_NAMES:
         raise ExportError(f"strategy={strategy!r} is unknown; use one of {tuple(STRATEGY_NAMES)}")
-    if isinstance(reuse_factor, bool) or not isinstance(reuse_factor, int) or reuse_factor < 1:
+    if (isinstance(reuse_factor, bool) or not isinstance(reuse_factor, numbers.Integral)
+            or reuse_factor < 1):
         raise ExportError(f"reuse_factor={reuse_factor!r} must be an integer >= 1")
+    reuse_factor = int(reuse_factor)
     try:
         import hls4ml
     except ImportError:

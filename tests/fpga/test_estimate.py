@@ -188,3 +188,10 @@ def test_precision_parsing():
 def test_device_lookup():
     assert fpga.get_device("VU9P").dsp == 6_840
     assert fpga.get_device("xcvu13p-flga2577-2-e").name == "xcvu13p"
+
+
+def test_numpy_integers_from_a_search_are_accepted():
+    np = pytest.importorskip("numpy")
+    a = estimate(nets.Topology((16,)), np.int64(8), reuse_factor=np.int64(2))
+    b = estimate(nets.Topology((16,)), 8, reuse_factor=2)
+    assert a == b
