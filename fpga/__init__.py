@@ -21,7 +21,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")  # before anything imports Keras; 
 from fpga import calibration  # noqa: E402
 from fpga.devices import DEVICES, Device, get_device  # noqa: E402
 from fpga.errors import ExportError  # noqa: E402
-from fpga.estimate import LayerResources, Resources, estimate  # noqa: E402
+from fpga.resources import LayerResources, Resources, estimate  # noqa: E402
 from fpga.hls import Agreement, agreement, to_hls  # noqa: E402
 from fpga.keras_export import to_keras  # noqa: E402
 from fpga.pipeline import ExportResult, export_model  # noqa: E402

@@ -15,7 +15,7 @@ import tempfile
 import time
 import timeit
 
-from fpga.estimate import estimate
+from fpga.resources import estimate
 from fpga.hls import to_hls
 from fpga.keras_export import to_keras
 

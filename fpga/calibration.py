@@ -18,7 +18,7 @@ import os
 from typing import Any, Mapping
 
 from fpga.errors import ExportError
-from fpga.estimate import Resources, estimate
+from fpga.resources import Resources, estimate
 
 
 @dataclasses.dataclass(frozen=True)

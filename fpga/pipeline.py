@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from fpga.errors import ExportError
-from fpga.estimate import Resources, estimate
+from fpga.resources import Resources, estimate
 from fpga.hls import DEFAULT_PART, Agreement, agreement, to_hls, write_agreement
 from fpga.keras_export import to_keras
 

@@ -7,7 +7,7 @@ import pytest
 import fpga
 import nets
 from fpga import estimate
-from fpga.estimate import (DSP_FRACTION, closest_reuse_factor, dsp_per_multiplier,
+from fpga.resources import (DSP_FRACTION, closest_reuse_factor, dsp_per_multiplier,
                            multiplier_limit, valid_reuse_factors)
 
 

@@ -1,4 +1,4 @@
-"""Analytic resource and latency model of an hls4ml ``io_parallel`` MLP, fast enough for the search.
+"""Analytic resource and latency model of an hls4ml ``io_parallel`` MLP (`estimate`), fast enough for the search.
 
 `estimate` walks the network layer by layer, as hls4ml lays it out (``Dense``, ``Activation``,
 ..., output ``Dense``), and counts:
