@@ -1,4 +1,4 @@
-"""Saved nets model -> verified hls4ml project: ``python -m fpga.export --model best.npz --out DIR``.
+"""Saved model -> verified hls4ml project: ``python -m fpga.export --model best.npz --out DIR``.
 
 Steps: load the ``.npz`` + JSON model, build the Keras model, convert and compile it with
 hls4ml, compare the C simulation with the trained model on a test set (``--data``, an ``.npz``

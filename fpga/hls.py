@@ -1,4 +1,4 @@
-"""Keras 3 model -> hls4ml project compiled for C simulation, and its agreement with the trained model.
+"""Keras 3 model -> hls4ml project compiled for C simulation, and its agreement with training.
 
 hls4ml 1.3's Keras v3 frontend parses a model on any Keras backend, so no TensorFlow is needed;
 `compile` builds the C++ emulation with g++ (the ``ap_types`` headers ship with hls4ml) and
@@ -90,7 +90,8 @@ def _calibrated_config(config: dict, model, x, width: int) -> dict:
     names = config["LayerName"]
     input_name = next((n for n in names if n not in {l.name for l in model.layers}), None)
     if input_name is not None:
-        names[input_name]["Precision"]["result"] = f"fixed<{width},{_integer_bits(ranges['input'])}>"
+        bits = _integer_bits(ranges["input"])
+        names[input_name]["Precision"]["result"] = f"fixed<{width},{bits}>"
     for layer in model.layers:
         prec = names[layer.name]["Precision"]
         if isinstance(layer, keras.layers.Activation):

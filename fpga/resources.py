@@ -1,4 +1,4 @@
-"""Analytic resource and latency model of an hls4ml ``io_parallel`` MLP (`estimate`), fast enough for the search.
+"""`estimate`: analytic resources and latency of an hls4ml ``io_parallel`` MLP, fast to call.
 
 `estimate` walks the network layer by layer, as hls4ml lays it out (``Dense``, ``Activation``,
 ..., output ``Dense``), and counts:
@@ -216,8 +216,9 @@ class Resources:
         rows.append(f"{'total':<14}{self.multipliers:>8}{self.dsp:>8}{self.lut:>10}{self.ff:>10}"
                     f"{self.bram18:>8}{self.latency_cycles:>8}")
         f = self.fractions
-        rows.append(f"{self.device.name}: DSP {f['dsp']:.2%}, LUT {f['lut']:.2%}, FF {f['ff']:.2%}, "
-                    f"BRAM18 {f['bram18']:.2%}; latency {self.latency_ns:g} ns, II {self.interval}")
+        rows.append(f"{self.device.name}: DSP {f['dsp']:.2%}, LUT {f['lut']:.2%}, "
+                    f"FF {f['ff']:.2%}, BRAM18 {f['bram18']:.2%}; "
+                    f"latency {self.latency_ns:g} ns, II {self.interval}")
         return "\n".join(rows)
 
 
