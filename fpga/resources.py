@@ -66,7 +66,7 @@ import dataclasses
 import functools
 import math
 import numbers
-from typing import Any, Sequence
+from typing import Any
 
 from fpga.devices import Device, get_device
 from fpga.errors import ExportError
