@@ -1,7 +1,28 @@
 """ntbo: the front door — topology search runner, storage, executors, CLI and the Innate API.
 
 Today `python -m ntbo` runs the optimiser demo (`ntbo.demo`): `bo.minimize` against random
-search on Branin and Hartmann6. The search runner (`ntbo.search`), SQLite study storage, local or
-Dask execution, the `ntbo` console script and the original Innate API (`init`, `train_net`,
-`plot_loss`) arrive with the topology-search issue.
+search on Branin and Hartmann6. The topology search is `ntbo.search(config) -> SearchResult`::
+
+    import ntbo
+    config = ntbo.SearchConfig(data={"simulate": 2000}, space={"depth": (1, 3), "width": (4, 64)},
+                               search={"method": "gp", "budget": 30}, results="runs/first")
+    result = ntbo.search(config)        # resumes when runs/first already holds this study
+    print(result.best_topology, result.best_value, result.best_std)
+
+or ``python -m ntbo.cli search --config search.toml`` (the ``ntbo`` console script). Public
+names: `search`, `report`, `SearchConfig` and its sections (`DataConfig`, `SpaceConfig`,
+`ObjectiveConfig`, `StrategyConfig`, `ConstraintConfig`, `ExecutorConfig`), `SearchResult`,
+`Study` and `Trial` (`ntbo.storage`, SQLite), `evaluate` (the picklable worker function) and
+`ConfigError`. The original Innate API (`init`, `train_net`, `plot_loss`) is still to come.
 """
+
+from ntbo.config import (ConstraintConfig, DataConfig, ExecutorConfig, ObjectiveConfig, SearchConfig,
+                         SpaceConfig, StrategyConfig)
+from ntbo.errors import ConfigError
+from ntbo.results import SearchResult, report
+from ntbo.runner import evaluate, search
+from ntbo.storage import Study, Trial
+
+__all__ = ["search", "report", "evaluate", "SearchConfig", "DataConfig", "SpaceConfig",
+           "ObjectiveConfig", "StrategyConfig", "ConstraintConfig", "ExecutorConfig",
+           "SearchResult", "Study", "Trial", "ConfigError"]

@@ -1,0 +1,182 @@
+"""The ``ntbo`` command line: ``simulate``, ``train``, ``search``, ``report``, ``export``.
+
+``python -m ntbo.cli <command> --help`` works until the ``ntbo`` console script is installed.
+User errors (bad config, missing data, unwritable folder) print one line and exit with status 2;
+internal errors keep their traceback. Ctrl-C during a search leaves the study consistent and
+prints how to resume it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+#: The search that ``ntbo search`` runs with no config: simulated showers, up to three hidden
+#: layers under a neuron budget, Bayesian optimisation with a GP.
+DEFAULT_CONFIG = {
+    "data": {"simulate": 4000, "seed": 0},
+    "space": {"depth": [1, 3], "width": [4, 64], "log": True},
+    "objective": {"metric": "background_efficiency", "seeds": 2, "epochs": 10, "batch_size": 256},
+    "search": {"method": "gp", "budget": 20, "q": 1},
+    "constraint": {"max_neurons": 96},
+    "results": "ntbo-results",
+}
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    import bo
+    import hgcal
+    import nets
+    from ntbo.errors import ConfigError
+    return ConfigError, hgcal.NtupleError, hgcal.GeometryError, nets.TrainError, bo.SpaceError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand (``simulate`` and ``export`` hand their arguments on)."""
+    parser = argparse.ArgumentParser(
+        prog="ntbo", description="Neural-network topology search for FPGA triggers (CMS HGCal L1).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("simulate", add_help=False,
+                   help="simulate electron and pion showers into a ROOT ntuple (ntbo simulate --help)")
+    sub.add_parser("export", add_help=False,
+                   help="convert a saved model to an hls4ml project (ntbo export --help)")
+
+    train = sub.add_parser("train", help="train one topology and save it",
+                           description="Train one topology (with each objective seed) on the data of "
+                                       "a config file or of --data/--simulate, and save the best seed.")
+    train.add_argument("--hidden", required=True, help="hidden widths, e.g. 32,16")
+    train.add_argument("--activation", default="relu", help="activation (default relu)")
+    train.add_argument("--config", help="TOML search config whose [data] and [objective] to use")
+    train.add_argument("--data", nargs="+", help="ROOT ntuple files")
+    train.add_argument("--simulate", type=int, help="simulate this many events per class instead")
+    train.add_argument("--epochs", type=int, help="training epochs")
+    train.add_argument("--seeds", type=int, help="number of initialisation seeds")
+    train.add_argument("--lr", type=float, help="peak learning rate")
+    train.add_argument("--out", default="ntbo-train", help="output folder (default ntbo-train)")
+
+    search = sub.add_parser("search", help="run or resume a topology search",
+                            description="Run a topology search from a TOML config (with no config: "
+                                        "a default search on simulated showers), or resume one.")
+    search.add_argument("--config", help="TOML config file")
+    search.add_argument("--resume", metavar="DIR", help="resume the search of this results folder")
+    search.add_argument("--budget", type=int, help="trials in all (raise it to search further)")
+    search.add_argument("--results", metavar="DIR", help="results folder (overrides the config)")
+
+    report = sub.add_parser("report", help="rewrite and print the report of a results folder",
+                            description="Rebuild trials.csv, summary.json and the plot of a "
+                                        "results folder from its study.db, and print the best trial.")
+    report.add_argument("folder", help="results folder")
+    return parser
+
+
+def _progress(budget: int):
+    start = time.time()
+
+    def show(study) -> None:
+        c = study.counts()
+        done = c["complete"] + c["failed"]
+        best = [t for t in study.trials(["complete"])]
+        best_text = "none yet"
+        if best:
+            b = min(best, key=lambda t: t.value)
+            best_text = f"{b.value:.4g} ± {b.value_std:.2g} (trial {b.id}, hidden {list(b.topology.layers)})"
+        elapsed = time.time() - start
+        eta = elapsed / max(done, 1) * max(budget - done, 0) if done else math.nan
+        print(f"[{done}/{budget}] failed {c['failed']}, infeasible {c['infeasible']}, "
+              f"best {best_text}, ETA {eta:.0f} s", flush=True)
+    return show
+
+
+def _search(args) -> int:
+    from ntbo.config import SearchConfig
+    from ntbo.errors import ConfigError
+    from ntbo.runner import search, stored_config
+    if args.resume and args.config:
+        raise ConfigError("--resume and --config: give one; a resumed search uses its stored config")
+    if args.budget is not None and args.budget < 1:
+        raise ConfigError(f"--budget {args.budget}: give a positive number of trials")
+    if args.resume:
+        config = stored_config(args.resume, args.budget)
+    else:
+        config = (SearchConfig.from_toml(args.config) if args.config
+                  else SearchConfig.from_dict(DEFAULT_CONFIG))
+        if args.budget is not None:
+            config = config.replace(search={"budget": args.budget})
+    if args.results:
+        config = config.replace(results=args.results)
+    print(f"searching {config.search.budget} topologies with {config.search.method}; "
+          f"results in {config.results}", flush=True)
+    try:
+        result = search(config, callback=_progress(config.search.budget))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; every finished trial is saved in {config.results}/study.db.\n"
+              f"resume with: ntbo search --resume {config.results}", file=sys.stderr)
+        return 130
+    print(result)
+    return 0
+
+
+def _train(args) -> int:
+    import nets
+    from ntbo.config import SearchConfig
+    from ntbo.errors import ConfigError
+    from ntbo.runner import train_topology
+    try:
+        hidden = tuple(int(w) for w in args.hidden.split(","))
+    except ValueError:
+        raise ConfigError(f"--hidden {args.hidden}: give comma-separated widths, e.g. 32,16") from None
+    values = SearchConfig.from_toml(args.config).to_dict() if args.config else {}
+    if args.data or args.simulate:
+        values["data"] = ({"paths": args.data} if args.data else {"simulate": args.simulate})
+    elif not args.config:
+        raise ConfigError("give the data: --data FILE.root, --simulate N or --config FILE")
+    objective = values.setdefault("objective", {})
+    for name in ("epochs", "seeds", "lr"):
+        if getattr(args, name) is not None:
+            objective[name] = getattr(args, name)
+    values["results"] = args.out
+    config = SearchConfig.from_dict(values)
+    topology = nets.Topology(hidden, args.activation)
+    record, path = train_topology(config, topology, Path(args.out) / "model")
+    if record["failed"]:
+        print(f"training failed: {record['error']}")
+        return 1
+    print(f"hidden {list(topology.layers)}: {config.objective.metric} {record['value']:.4g} ± "
+          f"{record['value_std']:.2g} over {len(record['seeds'])} seed(s); model {path}")
+    return 0
+
+
+def _report(args) -> int:
+    from ntbo.results import report
+    print(report(args.folder))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "simulate":
+        from hgcal.cli import main as simulate
+        return simulate(argv[1:])
+    if argv and argv[0] == "export":
+        try:
+            from fpga.export import main as export
+        except ImportError:
+            print("ntbo export needs the fpga room, which is not importable here", file=sys.stderr)
+            return 2
+        return export(argv[1:])
+    args = build_parser().parse_args(argv)
+    errors = _user_errors()
+    try:
+        return {"search": _search, "train": _train, "report": _report}[args.command](args)
+    except errors as err:
+        print(str(err).splitlines()[0] if str(err) else type(err).__name__, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The results folder's human-readable side, rebuilt from the study at any time.
+
+``trials.csv`` (one row per trial), ``summary.json`` (counts, the best trial, the config) and
+``best_so_far.png`` (the best objective after each training, with every trial's value).
+`report(folder)` rewrites them from ``study.db`` and returns the `SearchResult`; it is what
+``ntbo report DIR`` runs, and it may be run while a search is writing.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+import nets
+
+from ntbo.errors import ConfigError
+from ntbo.storage import Study, Trial, plain_json
+
+CSV_FIELDS = ("id", "state", "value", "value_std", "hidden", "depth", "neurons", "params",
+              "activation", "lr", "dsp", "lut", "latency_ns", "n_seeds", "train_seconds",
+              "batch", "worker", "error", "point")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """What a search found.
+
+    Attributes:
+        folder: the results folder.
+        best: the complete trial with the lowest objective, or None if none completed.
+        trials: every trial, in proposal order.
+        counts: number of trials per state.
+        metric: the objective's metric.
+        files: paths of ``study``, ``trials_csv``, ``summary``, ``plot`` and (once a trial
+            completed) ``best_model`` (the stem of its ``.npz`` + ``.json``).
+    """
+
+    folder: Path
+    best: Trial | None
+    trials: tuple[Trial, ...]
+    counts: dict
+    metric: str
+    files: dict
+
+    @property
+    def best_topology(self) -> nets.Topology | None:
+        return None if self.best is None else self.best.topology
+
+    @property
+    def best_value(self) -> float:
+        """The best objective (mean over seeds), NaN when no trial completed."""
+        return math.nan if self.best is None else self.best.value
+
+    @property
+    def best_std(self) -> float:
+        """Its standard deviation over seeds."""
+        return math.nan if self.best is None else self.best.value_std
+
+    def best_so_far(self) -> np.ndarray:
+        """(n_trained,) the best objective after each trained trial, in finishing order."""
+        return best_so_far(self.trials)
+
+    def __str__(self) -> str:
+        c = self.counts
+        head = (f"{c['complete']} complete, {c['failed']} failed, {c['infeasible']} infeasible "
+                f"(not trained), {c['pending'] + c['running']} unfinished")
+        if self.best is None:
+            return f"{head}; no trial completed\nresults: {self.folder}"
+        b = self.best
+        res = ", ".join(f"{k} {v:g}" for k, v in b.resources.items() if isinstance(v, (int, float)))
+        return (f"{head}\nbest: trial {b.id}, hidden {list(b.topology.layers)} "
+                f"({b.topology.activation}), {self.metric} {b.value:.4g} ± {b.value_std:.2g} "
+                f"over {len(b.seeds)} seed(s)\nresources: {res}\nresults: {self.folder}")
+
+
+def best_so_far(trials) -> np.ndarray:
+    trained = sorted((t for t in trials if t.state in ("complete", "failed")),
+                     key=lambda t: (t.finished or 0.0, t.id))
+    values = [t.value if t.state == "complete" else math.inf for t in trained]
+    return np.minimum.accumulate(np.asarray(values, float)) if values else np.zeros(0)
+
+
+def _best(trials) -> Trial | None:
+    done = [t for t in trials if t.state == "complete"]
+    return min(done, key=lambda t: (t.value, t.id)) if done else None
+
+
+def _row(t: Trial) -> dict:
+    r = t.resources
+    return {"id": t.id, "state": t.state, "value": t.value, "value_std": t.value_std,
+            "hidden": "-".join(map(str, t.topology.layers)), "depth": t.topology.depth,
+            "neurons": r.get("neurons"), "params": r.get("params"),
+            "activation": t.topology.activation, "lr": t.lr, "dsp": r.get("dsp"),
+            "lut": r.get("lut"), "latency_ns": r.get("latency_ns"), "n_seeds": len(t.seeds),
+            "train_seconds": t.train_seconds, "batch": t.batch, "worker": t.worker,
+            "error": t.error, "point": plain_json(t.params)}
+
+
+def _replace(path: Path, write) -> None:
+    """Writes through a temporary file, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def write_tables(study: Study, config) -> SearchResult:
+    """Rewrites ``trials.csv`` and ``summary.json``; returns the `SearchResult`."""
+    folder = study.path.parent
+    trials = tuple(study.trials())
+    best = _best(trials)
+    files = {"study": folder / study.path.name, "trials_csv": folder / "trials.csv",
+             "summary": folder / "summary.json", "plot": folder / "best_so_far.png"}
+    if (folder / "best" / "model.json").is_file():
+        files["best_model"] = folder / "best" / "model"
+
+    def write_csv(f):
+        writer = csv.DictWriter(f, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(_row(t) for t in trials)
+
+    _replace(files["trials_csv"], write_csv)
+    counts = study.counts()
+    summary = {"counts": counts, "budget": config.search.budget, "metric": config.objective.metric,
+               "method": config.search.method,
+               "best": None if best is None else {
+                   "trial": best.id, "hidden": list(best.topology.layers),
+                   "activation": best.topology.activation, "lr": best.lr, "value": best.value,
+                   "value_std": best.value_std, "seeds": best.seeds, "resources": best.resources},
+               "best_so_far": best_so_far(trials).tolist(),
+               "train_seconds": sum(t.train_seconds or 0.0 for t in trials),
+               "files": {k: str(v) for k, v in files.items()}, "config": config.to_dict()}
+    _replace(files["summary"], lambda f: f.write(plain_json(summary)))
+    return SearchResult(folder, best, trials, counts, config.objective.metric, files)
+
+
+def plot_best_so_far(result: SearchResult, path: Path) -> Path:
+    """Best objective versus trainings, with each trial's value (matplotlib, Agg)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    trained = sorted((t for t in result.trials if t.state in ("complete", "failed")),
+                     key=lambda t: (t.finished or 0.0, t.id))
+    x = np.arange(1, len(trained) + 1)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    values = np.array([t.value if t.state == "complete" else np.nan for t in trained], float)
+    ax.plot(x, values, "o", ms=4, alpha=0.5, label="trial (mean over seeds)")
+    ax.step(x, result.best_so_far(), where="post", label="best so far")
+    ax.set_xlabel("trainings (topologies)")
+    ax.set_ylabel(result.metric)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(study: Study, config) -> SearchResult:
+    """`write_tables` plus the plot."""
+    result = write_tables(study, config)
+    plot_best_so_far(result, result.files["plot"])
+    return result
+
+
+def report(folder: str | Path) -> SearchResult:
+    """Rebuilds ``trials.csv``, ``summary.json`` and the plot of a results folder.
+
+    Raises:
+        ConfigError: the folder holds no study.
+    """
+    from ntbo.runner import STUDY_FILE, stored_config
+    config = stored_config(folder)
+    with Study(Path(folder) / STUDY_FILE) as study:
+        return write_report(study, config)

@@ -1,0 +1,392 @@
+"""`search(config) -> SearchResult`: the topology search loop, its resume, and `evaluate`.
+
+One step of the loop: ask the optimiser for q points, decode them into topologies, check the
+known constraints (infeasible ones are stored and told as failed, and the optimiser is asked
+again), store the batch as pending, train it (one `nets.train_many` call per worker chunk),
+store each trial complete or failed, tell the optimiser, rewrite ``trials.csv`` and
+``summary.json``. Every state change is committed before the next step.
+
+Resume (the same results folder, or ``ntbo search --resume DIR``) rebuilds the optimiser by
+replaying the stored study: the same asks in the same order, each followed by the tells that
+followed it in the first run. A deterministic optimiser therefore proposes exactly what it
+proposed before, and the resumed search continues as if never stopped: completed trials are
+not trained again, the interrupted batch (pending or running trials) is trained first, and a
+raised budget is honoured.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import os
+import socket
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+import bo
+import nets
+
+from ntbo import data as data_mod
+from ntbo import results as report_mod
+from ntbo.config import SearchConfig, as_config
+from ntbo.errors import ConfigError
+from ntbo.executors import Executor, open_executor
+from ntbo.space import build_space, check_constraints, lr_of, require_fpga, topology_of
+from ntbo.storage import Study, Trial
+
+STUDY_FILE = "study.db"
+#: Fields that may change between runs on one study folder; all others must match.
+_MUTABLE = {("search", "budget"), ("executor", "kind"), ("executor", "workers"),
+            ("executor", "scheduler"), ("results", None)}
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluation (runs in a worker: a module-level function of plain data)
+
+
+def metric_value(result: nets.TrainResult, metric: str) -> float:
+    """One seed's objective (NaN when the training failed or has no value)."""
+    value = {"background_efficiency": result.val_background_efficiency,
+             "val_loss": result.val_loss,
+             "1-auc": None if result.val_auc is None else 1.0 - result.val_auc}[metric]
+    if result.failed or value is None or not math.isfinite(value):
+        return math.nan
+    return float(value)
+
+
+def summarise(runs: Sequence[nets.TrainResult], metric: str) -> dict:
+    """A trial's record from its per-seed trainings: mean and standard deviation over seeds
+    (failed if any seed failed), per-seed metrics, and the best seed's parameters."""
+    values = np.array([metric_value(r, metric) for r in runs])
+    per_seed = [{"seed": r.seed, "value": v, "val_loss": r.val_loss, "val_auc": r.val_auc,
+                 "val_background_efficiency": r.val_background_efficiency,
+                 "best_epoch": r.best_epoch, "failed": r.failed, "message": r.message,
+                 "wall_time_s": r.wall_time_s} for r, v in zip(runs, values)]
+    bad = [r for r, v in zip(runs, values) if not math.isfinite(v)]
+    record = {"seeds": per_seed, "train_seconds": float(sum(r.wall_time_s for r in runs))}
+    if bad:
+        first = bad[0]
+        reason = first.message or f"no finite {metric}"
+        return {**record, "failed": True, "value": None, "value_std": None,
+                "error": f"{len(bad)} of {len(runs)} seeds failed; seed {first.seed}: {reason}"}
+    best = runs[int(np.argmin(values))]
+    return {**record, "failed": False, "value": float(values.mean()),
+            "value_std": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "error": "",
+            "best_seed": best.seed, "params": best.params, "history":
+            {k: v.tolist() for k, v in best.history.items()}, "n_inputs": best.n_inputs}
+
+
+def evaluate(task: dict) -> dict:
+    """Trains one chunk of a batch: every topology with every seed in ONE `nets.train_many` call.
+
+    Args:
+        task: plain data: ``data`` (a `ntbo.data.data_spec`), ``objective`` (the objective
+            section as a dict), ``topologies`` (list of `nets.Topology.to_dict`) and ``lrs``
+            (one learning rate per topology).
+
+    Returns:
+        ``{"worker": "host:pid", "trials": [summarise(...) per topology]}``.
+    """
+    prepared = data_mod.load(task["data"])
+    objective = task["objective"]
+    seeds = tuple(objective["seeds"])
+    topologies = [nets.Topology.from_dict(t) for t in task["topologies"]]
+    results = nets.train_many(topologies, prepared.data, seeds=seeds, epochs=objective["epochs"],
+                              batch_size=objective["batch_size"], lr=task["lrs"],
+                              restarts=objective["restarts"], class_weight=objective["class_weight"])
+    n = len(seeds)
+    return {"worker": f"{socket.gethostname()}:{os.getpid()}",
+            "trials": [summarise(results[i * n:(i + 1) * n], objective["metric"])
+                       for i in range(len(topologies))]}
+
+
+# ----------------------------------------------------------------------------------------------
+# the study folder
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    out = []
+    for section, fields in new.items():
+        if not isinstance(fields, dict):
+            if (section, None) not in _MUTABLE and old.get(section) != fields:
+                out.append(section)
+            continue
+        for name, value in fields.items():
+            if (section, name) not in _MUTABLE and old.get(section, {}).get(name) != value:
+                out.append(f"{section}.{name}")
+    return out
+
+
+def open_study(config: SearchConfig) -> Study:
+    """Opens (or creates) the study of ``config.results`` and records the config; an existing
+    study must have been made by the same config up to the budget and the executor."""
+    study = Study(_folder(config.results) / STUDY_FILE)
+    new = json.loads(json.dumps(config.to_dict()))
+    stored = study.get_meta("config")
+    if stored is not None:
+        changed = _differences(json.loads(stored), new)
+        if changed:
+            study.close()
+            raise ConfigError(f"results = {config.results!r} holds a study made with a different "
+                              f"{', '.join(changed)}; use a new results folder, or resume it "
+                              "with `ntbo search --resume` (only the budget and executor may change)")
+    study.set_meta("config", json.dumps(new, sort_keys=True))
+    return study
+
+
+def stored_config(folder: str | Path, budget: int | None = None) -> SearchConfig:
+    """The config a study folder was made with (for ``--resume``), optionally with a new budget."""
+    path = Path(folder) / STUDY_FILE
+    if not path.is_file():
+        raise ConfigError(f"--resume {folder}: no {STUDY_FILE} there; give the results folder of "
+                          "an earlier search")
+    with Study(path) as study:
+        stored = study.get_meta("config")
+    if stored is None:
+        raise ConfigError(f"{path}: the study has no config recorded; start a new search")
+    config = SearchConfig.from_dict(json.loads(stored)).replace(results=str(folder))
+    return config if budget is None else config.replace(search={"budget": budget})
+
+
+def make_optimizer(space: bo.Space, config: SearchConfig) -> bo.Optimizer:
+    """The `bo.Optimizer` of the search section; bad options raise ConfigError."""
+    s = config.search
+    try:
+        return bo.Optimizer(space, method=s.method, seed=s.seed, **s.options)
+    except (bo.SpaceError, TypeError) as err:
+        raise ConfigError(f"search.options: {err}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+
+
+class _Run:
+    """The state of one search process: study, optimiser, executor and the best so far."""
+
+    def __init__(self, config: SearchConfig, study: Study, executor: Executor,
+                 callback: Callable | None):
+        self.config, self.study, self.executor, self.callback = config, study, executor, callback
+        self.folder = Path(config.results)
+        self.space = build_space(config.space)
+        self.optimizer = make_optimizer(self.space, config)
+        self.spec = data_mod.data_spec(config.data, self.folder)
+        self.prepared = data_mod.load(self.spec)
+        self.objective = {**config.to_dict()["objective"], "seeds": list(config.objective.seeds)}
+        trials = study.trials()
+        self.next_ask = 1 + max((t.ask for t in trials), default=-1)
+        self.next_batch = 1 + max((t.batch for t in trials if t.batch is not None), default=-1)
+        done = [t.value for t in trials if t.state == "complete"]
+        self.best = min(done) if done else math.inf
+
+    # -- resume ----------------------------------------------------------------------------------
+
+    def replay(self) -> list[list[Trial]]:
+        """Re-asks and re-tells the stored history; returns the batches still to train."""
+        trials = self.study.trials()
+        last_ask = {}
+        for t in trials:
+            if t.batch is not None:
+                last_ask[t.batch] = max(last_ask.get(t.batch, -1), t.ask)
+        todo, mismatched = [], False
+        for k in sorted({t.ask for t in trials}):
+            rows = [t for t in trials if t.ask == k]
+            asked = self.optimizer.ask(len(rows))
+            mismatched |= not np.allclose(self.space.encode(asked), self.space.encode([t.params for t in rows]))
+            infeasible = [t for t in rows if t.state == "infeasible"]
+            if infeasible:
+                self.optimizer.tell([t.params for t in infeasible], [math.nan] * len(infeasible))
+            for b in sorted(b for b, a in last_ask.items() if a == k):
+                batch = [t for t in trials if t.batch == b]
+                if all(t.done for t in batch):
+                    self._tell(batch)
+                else:
+                    todo.append(batch)
+        if mismatched:
+            warnings.warn(f"{self.study.path}: replaying the study gave other proposals than the "
+                          "stored ones (another bo version or platform?); the search continues "
+                          "from the stored trials", RuntimeWarning, stacklevel=3)
+        return todo
+
+    def _tell(self, batch: Sequence[Trial]) -> None:
+        values = [t.value if t.state == "complete" else math.nan for t in batch]
+        self.optimizer.tell([t.params for t in batch], values)
+
+    # -- proposing -------------------------------------------------------------------------------
+
+    def propose(self, n: int) -> list[Trial]:
+        """Asks until n feasible points are stored as one pending batch (infeasible ones are
+        stored and told as failed); returns the batch."""
+        batch = self.next_batch
+        self.next_batch += 1
+        feasible, streak = 0, 0
+        constraint = self.config.constraint
+        while feasible < n:
+            points = self.optimizer.ask(n - feasible)
+            rows = []
+            for p in points:
+                topology = topology_of(p, self.config.space)
+                check = check_constraints(topology, self.prepared.n_inputs, constraint)
+                rows.append({"ask": self.next_ask, "batch": batch if check.feasible else None,
+                             "params": p, "topology": topology,
+                             "lr": lr_of(p, self.config.space, self.config.objective.lr),
+                             "state": "pending" if check.feasible else "infeasible",
+                             "resources": check.resources, "error": check.reason})
+            self.next_ask += 1
+            self.study.add(rows)
+            bad = [r["params"] for r in rows if r["state"] == "infeasible"]
+            if bad:
+                self.optimizer.tell(bad, [math.nan] * len(bad))
+            feasible += len(points) - len(bad)
+            streak = streak + len(bad) if len(bad) == len(points) else 0
+            if streak >= constraint.max_infeasible:
+                raise ConfigError(
+                    f"constraint: {streak} proposals in a row were infeasible (last: "
+                    f"{rows[-1]['error']}); loosen the constraint or shrink space.width/space.depth")
+        return [t for t in self.study.trials(["pending"]) if t.batch == batch]
+
+    # -- training --------------------------------------------------------------------------------
+
+    def train(self, batch: Sequence[Trial]) -> None:
+        """Trains the batch's unfinished trials, records them, tells the optimiser."""
+        todo = [t for t in batch if not t.done]
+        parts = [list(p) for p in np.array_split(np.arange(len(todo)),
+                                                 min(self.executor.workers, len(todo))) if len(p)]
+        self.study.mark_running([t.id for t in todo], worker=self.executor.kind)
+        futures = []
+        for part in parts:
+            chunk = [todo[i] for i in part]
+            task = {"data": self.spec, "objective": self.objective,
+                    "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk]}
+            futures.append((chunk, self.executor.submit(evaluate, task)))
+        for chunk, future in futures:
+            try:
+                out = future.result()
+            except concurrent.futures.BrokenExecutor as err:
+                self._fail(chunk, f"worker process died: {err}")
+                self.executor.restart()
+                continue
+            except (ConfigError, nets.TrainError) as err:
+                raise ConfigError(str(err)) from None
+            except Exception as err:  # noqa: BLE001 - a trial's error is data, the search goes on
+                self._fail(chunk, f"{type(err).__name__}: {err}")
+                continue
+            for trial, record in zip(chunk, out["trials"]):
+                self._record(trial, record, out["worker"])
+        ids = {t.id for t in batch}
+        self._tell([t for t in self.study.trials() if t.id in ids])
+        report_mod.write_tables(self.study, self.config)
+        if self.callback is not None:
+            self.callback(self.study)
+
+    def _fail(self, chunk: Sequence[Trial], error: str) -> None:
+        for trial in chunk:
+            self.study.finish(trial.id, "failed", error=error)
+
+    def _record(self, trial: Trial, record: dict, worker: str) -> None:
+        if record["failed"]:
+            self.study.finish(trial.id, "failed", seeds=record["seeds"], worker=worker,
+                              train_seconds=record["train_seconds"], error=record["error"])
+            return
+        if record["value"] < self.best:  # the model first, so the study never points past it
+            self.best = record["value"]
+            self._save_best(trial, record)
+        self.study.finish(trial.id, "complete", record["value"], record["value_std"], record["seeds"],
+                          record["train_seconds"], worker)
+
+    def _save_best(self, trial: Trial, record: dict) -> None:
+        save_model(self.folder / "best" / "model", trial.topology, record, self.prepared,
+                   {"trial": trial.id, "lr": trial.lr, "resources": trial.resources,
+                    "metric": self.config.objective.metric, "objective": self.objective})
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def counted(self) -> int:
+        """Trials that count towards the budget (all but infeasible ones)."""
+        counts = self.study.counts()
+        return sum(counts[s] for s in ("pending", "running", "complete", "failed"))
+
+    def run(self) -> None:
+        self.study.requeue()
+        for batch in self.replay():
+            self.train(batch)
+        while (left := self.config.search.budget - self.counted()) > 0:
+            self.train(self.propose(min(self.config.search.q, left)))
+
+
+def save_model(path: str | Path, topology: nets.Topology, record: dict, prepared: data_mod.Prepared,
+               info: dict) -> str:
+    """Saves a trial's best seed (`nets.save`: ``.npz`` + ``.json``) taking raw features: the
+    standardisation is folded into the first layer. Returns the stem."""
+    params = data_mod.fold_scaling(record["params"], prepared.mean, prepared.std)
+    info = {**info, "value": record["value"], "value_std": record["value_std"],
+            "seed": record["best_seed"], "seeds": record["seeds"], "history": record["history"],
+            "feature_names": list(prepared.feature_names),
+            "inputs": "raw features; the standardisation is folded into Dense_0"}
+    nets.save(path, topology, params, n_inputs=prepared.n_inputs, info=info)
+    return str(path)
+
+
+def _folder(path: str | Path) -> Path:
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"results = {str(path)!r}: cannot create it ({err.strerror}); "
+                          "choose a writable folder") from None
+    return path
+
+
+def train_topology(config: SearchConfig | dict | str | Path, topology: nets.Topology,
+                   path: str | Path) -> tuple[dict, str | None]:
+    """Trains one topology with the config's data and objective (what ``ntbo train`` runs).
+
+    Args:
+        config: the config; its ``results`` folder holds the data cache.
+        topology: the network.
+        path: stem of the saved model (best seed).
+
+    Returns:
+        The trial record (see `summarise`) and the saved stem, or None when training failed.
+    """
+    config = as_config(config)
+    spec = data_mod.data_spec(config.data, _folder(config.results))
+    prepared = data_mod.load(spec)
+    objective = {**config.to_dict()["objective"], "seeds": list(config.objective.seeds)}
+    out = evaluate({"data": spec, "objective": objective, "topologies": [topology.to_dict()],
+                    "lrs": [config.objective.lr]})
+    record = out["trials"][0]
+    if record["failed"]:
+        return record, None
+    return record, save_model(path, topology, record, prepared,
+                              {"metric": config.objective.metric, "objective": objective})
+
+
+def search(config: SearchConfig | dict | str | Path, callback: Callable[[Study], None] | None = None
+           ) -> report_mod.SearchResult:
+    """Runs (or resumes) a topology search; see the module docstring.
+
+    Args:
+        config: a `SearchConfig`, a dict of its sections, or the path of a TOML file.
+        callback: called with the `Study` after each batch is recorded and told.
+
+    Returns:
+        A `SearchResult` (best trial, all trials, counts, output paths).
+
+    Raises:
+        ConfigError: a bad config, unreadable data, an unwritable results folder, a folder
+            holding a study of another config, or a constraint that rejects everything.
+    """
+    config = as_config(config)
+    require_fpga(config.constraint)
+    with open_study(config) as study, open_executor(config.executor, config.search.q) as executor:
+        start = time.time()
+        run = _Run(config, study, executor, callback)
+        run.run()
+        study.set_meta("last_run_seconds", f"{time.time() - start:.3f}")
+        return report_mod.write_report(study, config)

@@ -1,0 +1,141 @@
+"""End-to-end searches on a tiny ntuple: storage, outputs, resume, failures, constraints, pool."""
+
+import csv
+import json
+import math
+import os
+import sqlite3
+
+import jax
+import numpy as np
+import pytest
+
+import hgcal
+import nets
+import ntbo
+from ntbo import runner
+from ntbo.errors import ConfigError
+
+
+def _rows(folder):
+    db = sqlite3.connect(os.path.join(folder, "study.db"))
+    db.row_factory = sqlite3.Row
+    return [dict(r) for r in db.execute("SELECT * FROM trials ORDER BY id")]
+
+
+def _count_trainings(monkeypatch, fail_on=None):
+    """Wraps runner.evaluate; returns the list of topologies trained per call. With fail_on=k,
+    the k-th call raises KeyboardInterrupt before training (a Ctrl-C mid-batch)."""
+    calls = []
+
+    def wrapped(task):
+        calls.append([tuple(t["hidden"]) for t in task["topologies"]])
+        if fail_on is not None and len(calls) == fail_on:
+            raise KeyboardInterrupt
+        return real(task)
+
+    real = runner.evaluate
+    monkeypatch.setattr(runner, "evaluate", wrapped)
+    return calls
+
+
+def test_search_writes_study_csv_summary_and_best_model(make_config, ntuple):
+    result = ntbo.search(make_config())
+    rows = _rows(result.folder)
+    assert [r["state"] for r in rows] == ["complete"] * 4
+    assert [r["batch"] for r in rows] == [0, 0, 1, 1]  # q = 2: two train_many calls
+    for r in rows:
+        seeds = json.loads(r["seeds"])
+        values = [s["value"] for s in seeds]
+        assert [s["seed"] for s in seeds] == [0, 1]
+        assert r["value"] == pytest.approx(np.mean(values))
+        assert r["value_std"] == pytest.approx(np.std(values, ddof=1))
+        assert json.loads(r["resources"])["neurons"] == sum(json.loads(r["topology"])["hidden"])
+        assert r["started"] <= r["finished"] and r["worker"].endswith(f":{os.getpid()}")
+    best = min(rows, key=lambda r: r["value"])
+    assert result.best.id == best["id"] and result.best_value == best["value"]
+
+    with open(result.files["trials_csv"]) as f:
+        table = list(csv.DictReader(f))
+    assert [int(r["id"]) for r in table] == [1, 2, 3, 4]
+    assert [float(r["value"]) for r in table] == [r["value"] for r in rows]
+    summary = json.loads(result.files["summary"].read_text())
+    assert summary["best"]["trial"] == best["id"] and summary["counts"]["complete"] == 4
+    assert len(summary["best_so_far"]) == 4 and summary["best_so_far"][-1] == best["value"]
+    assert result.files["plot"].stat().st_size > 0
+
+    # the saved best model takes raw features: the folded standardisation reproduces its AUC
+    saved = nets.load(result.files["best_model"])
+    assert saved.topology == result.best_topology
+    dataset = hgcal.load(ntuple)
+    scores = jax.nn.sigmoid(nets.apply(saved.topology, saved.params, dataset.x_val))
+    seed_record = next(s for s in result.best.seeds if s["seed"] == saved.info["seed"])
+    assert nets.metrics.auc(np.asarray(scores), dataset.y_val) == pytest.approx(seed_record["val_auc"], abs=1e-3)
+
+
+def test_interrupted_search_resumes_without_retraining(make_config, monkeypatch):
+    search = {"method": "gp", "options": {"n_initial": 2}, "q": 1, "budget": 4}
+    reference = ntbo.search(make_config("reference", search=search))
+
+    config = make_config("interrupted", search=search)
+    calls = _count_trainings(monkeypatch, fail_on=3)
+    with pytest.raises(KeyboardInterrupt):
+        ntbo.search(config)
+    assert [r["state"] for r in _rows(config["results"])] == ["complete", "complete", "running"]
+
+    calls.clear()
+    resumed = ntbo.search(config)
+    assert len(calls) == 2  # the interrupted trial and the last one; the first two are kept
+    assert [(t.params, t.value) for t in resumed.trials] == [(t.params, t.value) for t in reference.trials]
+    assert resumed.best.params == reference.best.params
+
+    calls.clear()
+    raised = ntbo.search({**config, "search": {**search, "budget": 5}})
+    assert len(calls) == 1 and raised.counts["complete"] == 5
+    assert [t.id for t in raised.trials] == [1, 2, 3, 4, 5]
+
+
+def test_resuming_with_another_config_names_the_field(make_config):
+    config = make_config(search={"budget": 2})
+    ntbo.search(config)
+    with pytest.raises(ConfigError, match=r"different objective\.epochs"):
+        ntbo.search({**config, "objective": {**config["objective"], "epochs": 3}})
+    resumed = runner.stored_config(config["results"], budget=3)
+    assert resumed.search.budget == 3 and resumed.objective.epochs == 2
+
+
+def test_diverging_training_is_stored_as_failed_and_the_search_goes_on(make_config):
+    # learning rates up to 1e25 (log scale): the large ones overflow to NaN
+    config = make_config(space={"depth": 1, "width": [2, 8], "lr": [1e-3, 1e25]},
+                         search={"method": "sobol", "budget": 6, "q": 2})
+    result = ntbo.search(config)
+    states = [t.state for t in result.trials]
+    assert states.count("complete") + states.count("failed") == 6
+    failed = [t for t in result.trials if t.state == "failed"]
+    assert failed and "complete" in states
+    for t in failed:
+        assert t.value is None and "NaN" in t.error and t.lr > 1e3
+        assert any(s["failed"] for s in t.seeds)
+    assert result.best.state == "complete" and math.isfinite(result.best_value)
+
+
+def test_infeasible_proposals_are_stored_but_not_trained(make_config, monkeypatch):
+    calls = _count_trainings(monkeypatch)
+    config = make_config(space={"depth": [1, 2], "width": [2, 16]}, constraint={"max_neurons": 10},
+                         search={"budget": 3, "q": 1})
+    result = ntbo.search(config)
+    trained = [t for t in result.trials if t.state != "infeasible"]
+    infeasible = [t for t in result.trials if t.state == "infeasible"]
+    assert len(trained) == 3 == len(calls) and result.counts["infeasible"] == len(infeasible) > 0
+    assert all(t.resources["neurons"] <= 10 for t in trained)
+    assert all(t.resources["neurons"] > 10 and "max_neurons 10" in t.error for t in infeasible)
+    assert all(t.batch is None and not t.seeds for t in infeasible)
+
+
+def test_spawn_process_pool(make_config):
+    config = make_config(objective={"seeds": 1, "epochs": 1}, search={"budget": 2, "q": 2},
+                         executor={"kind": "process", "workers": 1})
+    result = ntbo.search(config)
+    assert result.counts["complete"] == 2
+    workers = {t.worker for t in result.trials}
+    assert len(workers) == 1 and not workers.pop().endswith(f":{os.getpid()}")
