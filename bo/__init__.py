@@ -13,7 +13,7 @@ Importing bo turns on JAX's float64 mode (GP maths needs it); other rooms use ex
 Values are minimised; acquisitions are utilities that are maximised.
 """
 
-from bo import acquisition, gp, strategies
+from bo import acquisition, cmaes, gp, strategies
 from bo.optimizer import Optimizer, Result, minimize
 from bo.space import Categorical, Integer, Real, Space, SpaceError
 

@@ -30,6 +30,7 @@ from scipy.stats import qmc
 
 from bo import acquisition as acq
 from bo import gp as gplib
+from bo.cmaes import CMAES
 from bo.space import Categorical, Space, SpaceError
 
 ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes")
@@ -422,7 +423,7 @@ def _propose(key, gp, raw, avoid, avoid_mask, beta, *, space, acquisition, n_sta
     return cands[order], values[order]
 
 
-STRATEGIES = {"gp": GPSearch, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}
+STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}
 
 
 def make_strategy(method: str, space: Space, seed: int = 0, **options):
