@@ -309,8 +309,12 @@ def warm_up(methods, log=print) -> None:
             log(f"  warm-up of {method} failed: {type(err).__name__}: {err}")
 
 
-def run_all(methods, ns, ds, cap: float, seed: int = 0, log=print) -> list[dict]:
-    """Measure every configuration; returns one record per (method, n, d)."""
+def run_all(methods, ns, ds, cap: float, seed: int = 0, log=print,
+            on_record: Callable[[list], None] | None = None) -> list[dict]:
+    """Measure every configuration; returns one record per (method, n, d).
+
+    ``on_record(records)`` is called after each one (to save partial results).
+    """
     records, wall = [], {}
     warm_up(methods, log)
     for d in ds:
@@ -323,6 +327,8 @@ def run_all(methods, ns, ds, cap: float, seed: int = 0, log=print) -> list[dict]
                     rec["skipped"] = f"predicted {guess:.0f} s > cap {cap:.0f} s"
                     log(f"  d={d:2d} n={n:4d} {method:9s} skipped: {rec['skipped']}")
                     records.append(rec)
+                    if on_record:
+                        on_record(records)
                     continue
                 start = time.perf_counter()
                 try:
@@ -337,6 +343,8 @@ def run_all(methods, ns, ds, cap: float, seed: int = 0, log=print) -> list[dict]
                 else:
                     log(f"  d={d:2d} n={n:4d} {method:9s} error: {rec['error']}")
                 records.append(rec)
+                if on_record:
+                    on_record(records)
     return records
 
 
@@ -424,12 +432,31 @@ def versions(methods) -> str:
             out.append(f"{names[m]} {importlib.import_module(names[m]).__version__}")
         except Exception:
             pass
+    try:
+        import torch
+        out.append(f"torch intra-op threads {torch.get_num_threads()}")
+    except ImportError:
+        pass
     for extra in ("torch", "greenlet"):
         try:
             out.append(f"{extra} {importlib.import_module(extra).__version__}")
         except ImportError:
             out.append(f"{extra} not installed")
     return ", ".join(out)
+
+
+def code_version() -> str:
+    """The repository's commit, and whether bo/ differs from it (the numbers depend on bo/)."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bo"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" with uncommitted changes in bo/" if dirty else "")
 
 
 def main(argv=None) -> int:
@@ -464,24 +491,33 @@ def main(argv=None) -> int:
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}; "
           f"methods {methods}; n {ns}; d {ds}")
     start = time.time()
-    records = run_all(methods, ns, ds, cap=args.cap, seed=args.seed)
-    load_after = os.getloadavg()
-    header = {
-        "command": "python -m benchmarks.overhead " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime(start)),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load average (1, 5, 15 min) before": " ".join(f"{v:.2f}" for v in load_before),
-        "load average (1, 5, 15 min) after": " ".join(f"{v:.2f}" for v in load_after),
-        "versions": versions(methods),
-        "data": "uniform random points of Styblinski-Tang on [-5, 5]^d, seed "
-                f"{args.seed}; per-method cap {args.cap:.0f} s",
-        "total wall time": f"{time.time() - start:.0f} s",
-    }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "overhead_quick" if args.quick else "overhead"
-    (args.out / f"{stem}.md").write_text(markdown_table(records, methods, header, notes))
-    (args.out / f"{stem}.json").write_text(json.dumps({"header": header, "records": records},
-                                                      indent=1))
+    command = "python -m benchmarks.overhead " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+
+    def save(records, finished=False):
+        load_now = os.getloadavg()
+        header = {
+            "command": command,
+            "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime(start)),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                       f"Python {platform.python_version()}",
+            "load average (1, 5, 15 min) before": " ".join(f"{v:.2f}" for v in load_before),
+            "load average (1, 5, 15 min) " + ("after" if finished else "so far (unfinished)"):
+                " ".join(f"{v:.2f}" for v in load_now),
+            "versions": versions(methods),
+            "ntbo commit": code_version(),
+            "data": "uniform random points of Styblinski-Tang on [-5, 5]^d, seed "
+                    f"{args.seed}; per-method cap {args.cap:.0f} s",
+            "total wall time": f"{time.time() - start:.0f} s",
+        }
+        (args.out / f"{stem}.md").write_text(markdown_table(records, methods, header, notes))
+        (args.out / f"{stem}.json").write_text(
+            json.dumps({"header": header, "records": records}, indent=1))
+
+    records = run_all(methods, ns, ds, cap=args.cap, seed=args.seed, on_record=save)
+    save(records, finished=True)
     plot(records, methods, args.out / f"{stem}.png")
     print(f"wrote {args.out / (stem + '.md')}, .json and .png")
     return 0

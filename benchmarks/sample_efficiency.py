@@ -150,8 +150,9 @@ def markdown_table(runs: dict, functions, methods, seeds, budget, n_initial, hea
                          f"({gp:.3g} vs {bt:.3g})")
     seconds = {m: [r["seconds"] for k, r in runs.items() if k.startswith(m + "|")]
                for m in methods}
-    lines += ["", "Mean wall time per run (s): " + ", ".join(
-        f"{m} {np.mean(v):.1f}" for m, v in seconds.items() if v)]
+    lines += ["", "Mean wall time per run (s; not a speed benchmark: runs shared a loaded "
+              "machine, the first run of each process includes compilation/imports): " + ", ".join(
+                  f"{m} {np.mean(v):.1f}" for m, v in seconds.items() if v)]
     return "\n".join(lines) + "\n"
 
 
@@ -185,6 +186,9 @@ def main(argv=None) -> int:
         except ImportError as err:
             print(f"skipping {m}: {err}", file=sys.stderr)
 
+    from benchmarks.overhead import code_version
+
+    version = code_version()
     load_before = os.getloadavg()
     for fn in functions:
         for m in methods:
@@ -193,15 +197,19 @@ def main(argv=None) -> int:
                 if key in runs:
                     continue
                 runs[key] = run_one(fn, m, args.budget, args.n_initial, s)
+                runs[key]["code"] = version
                 print(f"{key}: regret {runs[key]['regret']:.4g} "
                       f"({runs[key]['seconds']:.1f} s)", flush=True)
                 save_runs(args.out, m, runs, args.cache_tag)
     header = {
+        "ntbo commit (runs made with)": ", ".join(sorted(
+            {r.get("code", "not recorded") for k, r in runs.items() if k.startswith("ntbo")})),
         "command": "python -m benchmarks.sample_efficiency "
                    + " ".join(argv if argv is not None else sys.argv[1:]),
         "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "load average (1, 5, 15 min) at start": " ".join(f"{v:.2f}" for v in load_before),
-        "load average (1, 5, 15 min) at end": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "load average (1, 5, 15 min) when this invocation started / ended (runs taken from "
+        "the cache were made earlier)": " ".join(f"{v:.2f}" for v in load_before) + " / "
+        + " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
     table = markdown_table(runs, functions, args.methods, seeds, args.budget, args.n_initial,
                            header)
