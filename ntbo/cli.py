@@ -9,7 +9,6 @@ prints how to resume it.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -73,21 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress(budget: int):
-    start = time.time()
+def _progress(budget: int, q: int):
+    """A callback printing one line per batch: trainings done, failures, best so far, ETA."""
+    start, first = time.time(), []
 
     def show(study) -> None:
         c = study.counts()
         done = c["complete"] + c["failed"]
-        best = [t for t in study.trials(["complete"])]
+        if not first:  # trainings done before this run (resumed) do not count for the ETA
+            first.append(max(done - q, 0))
+        complete = study.trials(["complete"])
         best_text = "none yet"
-        if best:
-            b = min(best, key=lambda t: t.value)
+        if complete:
+            b = min(complete, key=lambda t: t.value)
             best_text = f"{b.value:.4g} ± {b.value_std:.2g} (trial {b.id}, hidden {list(b.topology.layers)})"
-        elapsed = time.time() - start
-        eta = elapsed / max(done, 1) * max(budget - done, 0) if done else math.nan
+        rate = (time.time() - start) / max(done - first[0], 1)
         print(f"[{done}/{budget}] failed {c['failed']}, infeasible {c['infeasible']}, "
-              f"best {best_text}, ETA {eta:.0f} s", flush=True)
+              f"best {best_text}, ETA {rate * max(budget - done, 0):.0f} s", flush=True)
     return show
 
 
@@ -111,7 +112,7 @@ def _search(args) -> int:
     print(f"searching {config.search.budget} topologies with {config.search.method}; "
           f"results in {config.results}", flush=True)
     try:
-        result = search(config, callback=_progress(config.search.budget))
+        result = search(config, callback=_progress(config.search.budget, config.search.q))
     except KeyboardInterrupt:
         print(f"\ninterrupted; every finished trial is saved in {config.results}/study.db.\n"
               f"resume with: ntbo search --resume {config.results}", file=sys.stderr)

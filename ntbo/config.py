@@ -209,12 +209,14 @@ class ObjectiveConfig:
         metric: minimised per seed, then averaged over seeds: ``"background_efficiency"``
             (fraction of pions kept at 95 % electron efficiency, on the validation split),
             ``"val_loss"`` or ``"1-auc"``.
+        signal_efficiency: the electron efficiency of the background-efficiency working point.
         seeds: initialisation seeds per topology: a count n (seeds 0 .. n-1) or a list.
         epochs, batch_size, lr, restarts: passed to `nets.train_many`.
         class_weight: None or ``"balanced"``.
     """
 
     metric: str = "background_efficiency"
+    signal_efficiency: float = 0.95
     seeds: int | tuple[int, ...] = 2
     epochs: int = 20
     batch_size: int = 256
@@ -232,7 +234,12 @@ class ObjectiveConfig:
             seeds = tuple(range(_int("objective.seeds", seeds, 1, 64)))
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"objective.class_weight = {self.class_weight!r}: use 'balanced' or leave it out")
+        efficiency = _float("objective.signal_efficiency", self.signal_efficiency, positive=True)
+        if efficiency > 1:
+            raise ConfigError(f"objective.signal_efficiency = {efficiency}: give a fraction in (0, 1], "
+                              "e.g. 0.95")
         _set(self, metric=_choice("objective.metric", self.metric, METRICS), seeds=seeds,
+             signal_efficiency=efficiency,
              epochs=_int("objective.epochs", self.epochs, 1),
              batch_size=_int("objective.batch_size", self.batch_size, 1),
              lr=_float("objective.lr", self.lr, positive=True),

@@ -1,7 +1,9 @@
 """The results folder's human-readable side, rebuilt from the study at any time.
 
-``trials.csv`` (one row per trial), ``summary.json`` (counts, the best trial, the config) and
-``best_so_far.png`` (the best objective after each training, with every trial's value).
+``trials.csv`` (one row per trial), ``summary.json`` (counts, the best trial, the Pareto front
+of objective versus cost, the config), ``best_so_far.png`` (the best objective after each
+training, with every trial's value) and ``pareto.png`` (objective versus DSPs, or total neurons
+without the fpga room, with the Pareto front).
 `report(folder)` rewrites them from ``study.db`` and returns the `SearchResult`; it is what
 ``ntbo report DIR`` runs, and it may be run while a search is writing.
 """
@@ -10,16 +12,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 import nets
 
-from ntbo.errors import ConfigError
 from ntbo.storage import Study, Trial, plain_json
 
 CSV_FIELDS = ("id", "state", "value", "value_std", "hidden", "depth", "neurons", "params",
@@ -110,13 +111,37 @@ def _replace(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def pareto_front(costs: Sequence[float], values: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats in both cost and value (both minimised),
+    sorted by cost; of equal points the first is kept."""
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], values[i], i))
+    front, best = [], math.inf
+    for i in order:
+        if values[i] < best:
+            front.append(i)
+            best = values[i]
+    return front
+
+
+def _cost_name(trials) -> str:
+    return "dsp" if all("dsp" in t.resources for t in trials) else "neurons"
+
+
+def _front(trials) -> tuple[str, list[Trial]]:
+    done = [t for t in trials if t.state == "complete"]
+    name = _cost_name(done)
+    front = pareto_front([t.resources.get(name, 0) for t in done], [t.value for t in done])
+    return name, [done[i] for i in front]
+
+
 def write_tables(study: Study, config) -> SearchResult:
     """Rewrites ``trials.csv`` and ``summary.json``; returns the `SearchResult`."""
     folder = study.path.parent
     trials = tuple(study.trials())
     best = _best(trials)
     files = {"study": folder / study.path.name, "trials_csv": folder / "trials.csv",
-             "summary": folder / "summary.json", "plot": folder / "best_so_far.png"}
+             "summary": folder / "summary.json", "plot": folder / "best_so_far.png",
+             "pareto_plot": folder / "pareto.png"}
     if (folder / "best" / "model.json").is_file():
         files["best_model"] = folder / "best" / "model"
 
@@ -134,6 +159,9 @@ def write_tables(study: Study, config) -> SearchResult:
                    "activation": best.topology.activation, "lr": best.lr, "value": best.value,
                    "value_std": best.value_std, "seeds": best.seeds, "resources": best.resources},
                "best_so_far": best_so_far(trials).tolist(),
+               "pareto": (lambda name, front: {"cost": name, "trials": [
+                   {"trial": t.id, name: t.resources.get(name), "value": t.value,
+                    "hidden": list(t.topology.layers)} for t in front]})(*_front(trials)),
                "train_seconds": sum(t.train_seconds or 0.0 for t in trials),
                "files": {k: str(v) for k, v in files.items()}, "config": config.to_dict()}
     _replace(files["summary"], lambda f: f.write(plain_json(summary)))
@@ -161,10 +189,32 @@ def plot_best_so_far(result: SearchResult, path: Path) -> Path:
     return path
 
 
+def plot_pareto(result: SearchResult, path: Path) -> Path:
+    """Objective versus cost (DSPs, or total neurons) of complete trials, with the Pareto front."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    done = [t for t in result.trials if t.state == "complete"]
+    name, front = _front(result.trials)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.errorbar([t.resources.get(name, 0) for t in done], [t.value for t in done],
+                yerr=[t.value_std or 0.0 for t in done], fmt="o", ms=4, alpha=0.5, label="trial")
+    ax.step([t.resources.get(name, 0) for t in front], [t.value for t in front], "r-", where="post",
+            label="Pareto front")
+    ax.set_xlabel("DSPs (fpga.estimate)" if name == "dsp" else "hidden neurons")
+    ax.set_ylabel(result.metric)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_report(study: Study, config) -> SearchResult:
-    """`write_tables` plus the plot."""
+    """`write_tables` plus the plots."""
     result = write_tables(study, config)
     plot_best_so_far(result, result.files["plot"])
+    plot_pareto(result, result.files["pareto_plot"])
     return result
 
 

@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
+import jax
 import numpy as np
 
 import bo
@@ -49,20 +50,32 @@ _MUTABLE = {("search", "budget"), ("executor", "kind"), ("executor", "workers"),
 # evaluation (runs in a worker: a module-level function of plain data)
 
 
-def metric_value(result: nets.TrainResult, metric: str) -> float:
-    """One seed's objective (NaN when the training failed or has no value)."""
-    value = {"background_efficiency": result.val_background_efficiency,
-             "val_loss": result.val_loss,
-             "1-auc": None if result.val_auc is None else 1.0 - result.val_auc}[metric]
-    if result.failed or value is None or not math.isfinite(value):
+def metric_value(result: nets.TrainResult, metric: str, data=None, signal_efficiency: float = 0.95
+                 ) -> float:
+    """One seed's objective (NaN when the training failed or has no value).
+
+    The background efficiency at a working point other than the trainer's 95 % is recomputed
+    from the kept parameters on ``data``'s validation split.
+    """
+    if result.failed:
+        return math.nan
+    if metric == "background_efficiency" and signal_efficiency != 0.95 and result.best_epoch >= 0:
+        scores = np.asarray(jax.nn.sigmoid(nets.apply(result.topology, result.params, data.x_val)))
+        value = nets.metrics.background_efficiency(scores, data.y_val, signal_efficiency, data.w_val)
+    else:
+        value = {"background_efficiency": result.val_background_efficiency,
+                 "val_loss": result.val_loss,
+                 "1-auc": None if result.val_auc is None else 1.0 - result.val_auc}[metric]
+    if value is None or not math.isfinite(value):
         return math.nan
     return float(value)
 
 
-def summarise(runs: Sequence[nets.TrainResult], metric: str) -> dict:
+def summarise(runs: Sequence[nets.TrainResult], metric: str, data=None,
+              signal_efficiency: float = 0.95) -> dict:
     """A trial's record from its per-seed trainings: mean and standard deviation over seeds
     (failed if any seed failed), per-seed metrics, and the best seed's parameters."""
-    values = np.array([metric_value(r, metric) for r in runs])
+    values = np.array([metric_value(r, metric, data, signal_efficiency) for r in runs])
     per_seed = [{"seed": r.seed, "value": v, "val_loss": r.val_loss, "val_auc": r.val_auc,
                  "val_background_efficiency": r.val_background_efficiency,
                  "best_epoch": r.best_epoch, "failed": r.failed, "message": r.message,
@@ -101,7 +114,8 @@ def evaluate(task: dict) -> dict:
                               restarts=objective["restarts"], class_weight=objective["class_weight"])
     n = len(seeds)
     return {"worker": f"{socket.gethostname()}:{os.getpid()}",
-            "trials": [summarise(results[i * n:(i + 1) * n], objective["metric"])
+            "trials": [summarise(results[i * n:(i + 1) * n], objective["metric"], prepared.data,
+                                 objective["signal_efficiency"])
                        for i in range(len(topologies))]}
 
 
@@ -143,8 +157,8 @@ def stored_config(folder: str | Path, budget: int | None = None) -> SearchConfig
     """The config a study folder was made with (for ``--resume``), optionally with a new budget."""
     path = Path(folder) / STUDY_FILE
     if not path.is_file():
-        raise ConfigError(f"--resume {folder}: no {STUDY_FILE} there; give the results folder of "
-                          "an earlier search")
+        raise ConfigError(f"{folder}: no {STUDY_FILE} there; give the results folder of an "
+                          "earlier search")
     with Study(path) as study:
         stored = study.get_meta("config")
     if stored is None:
@@ -256,7 +270,7 @@ class _Run:
         """Trains the batch's unfinished trials, records them, tells the optimiser."""
         todo = [t for t in batch if not t.done]
         parts = [list(p) for p in np.array_split(np.arange(len(todo)),
-                                                 min(self.executor.workers, len(todo))) if len(p)]
+                                                 max(1, min(self.executor.workers, len(todo)))) if len(p)]
         self.study.mark_running([t.id for t in todo], worker=self.executor.kind)
         futures = []
         for part in parts:

@@ -139,3 +139,17 @@ def test_spawn_process_pool(make_config):
     assert result.counts["complete"] == 2
     workers = {t.worker for t in result.trials}
     assert len(workers) == 1 and not workers.pop().endswith(f":{os.getpid()}")
+
+
+def test_background_efficiency_at_another_working_point_is_recomputed():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(np.float32)
+    data = nets.Data.split(x, y, val_fraction=0.5)
+    [result] = nets.train_many([nets.Topology((8,))], data, epochs=3, batch_size=50)
+    # the recomputation (nets.apply on the kept parameters) agrees with the trainer at 95 %
+    assert runner.metric_value(result, "background_efficiency", data, 0.95 + 1e-9) == pytest.approx(
+        result.val_background_efficiency)
+    loose = runner.metric_value(result, "background_efficiency", data, 0.999)
+    assert result.val_background_efficiency < loose <= 1.0
+    assert runner.metric_value(result, "1-auc") == pytest.approx(1 - result.val_auc)

@@ -58,3 +58,12 @@ def test_unwritable_folder_is_a_config_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(ConfigError, match="cannot write there"):
         Study(blocker / "sub" / "study.db")
+
+
+def test_pareto_front_by_hand():
+    from ntbo.results import pareto_front
+    costs = [10, 20, 5, 20, 40, 5]
+    values = [0.3, 0.2, 0.5, 0.25, 0.2, 0.6]
+    # 5 -> 0.5 (index 2; index 5 is worse at the same cost), 10 -> 0.3, 20 -> 0.2; 40 ties 0.2: dominated
+    assert pareto_front(costs, values) == [2, 0, 1]
+    assert pareto_front([], []) == []
