@@ -364,9 +364,8 @@ def _init(mean, sigma, params: CMAParams, history: int) -> CMAState:
 # ask / tell
 
 
-@jax.jit
 def ask(key, state: CMAState, params: CMAParams):
-    """Sample a generation.
+    """Sample a generation (jitted; the state passes through untouched).
 
     Args:
         key: a JAX PRNG key.
@@ -378,9 +377,14 @@ def ask(key, state: CMAState, params: CMAParams):
             `evaluation_points(x, params)`.
         state: unchanged (returned for the init / ask / tell protocol).
     """
+    return _sample_raw(key, state, params), state
+
+
+@jax.jit
+def _sample_raw(key, state: CMAState, params: CMAParams):
     z = jax.random.normal(key, (params.popsize, params.dim), jnp.float64)
     y = (z * state.scales) @ state.basis.T
-    return state.mean + state.sigma * state.margin * y, state
+    return state.mean + state.sigma * state.margin * y
 
 
 @jax.jit
@@ -578,14 +582,15 @@ def step(key, state: CMAState, params: CMAParams, fun: Callable):
     """One generation: ask, evaluate the population with one vmapped call of `fun`, tell.
 
     Args:
-        key: PRNG key.
+        key: PRNG key of the run; the generation samples with fold_in(key, state.generation), so
+            one key serves a whole loop of steps.
         state, params: as for `ask`.
         fun: a JAX function (n,) -> () to minimise (static: jitted once per function object).
 
     Returns:
         The new state.
     """
-    x, state = ask(key, state, params)
+    x, state = ask(jax.random.fold_in(key, state.generation), state, params)
     return tell(state, x, jax.vmap(fun)(evaluation_points(x, params)), params)
 
 
@@ -594,7 +599,7 @@ def run(key, state: CMAState, params: CMAParams, fun: Callable, max_evals, ftarg
     """Generations in a `lax.while_loop` until a stop criterion, `ftarget` or `max_evals`.
 
     Args:
-        key: PRNG key.
+        key: PRNG key (generation g samples with fold_in(key, g), as `step`).
         state, params: the start.
         fun: a JAX function (n,) -> () (static).
         max_evals: stop once this many evaluations are reached (whole generations).
@@ -610,8 +615,7 @@ def run(key, state: CMAState, params: CMAParams, fun: Callable, max_evals, ftarg
 
     def body(carry):
         k, s = carry
-        k, sub = jax.random.split(k)
-        return k, step(sub, s, params, fun)
+        return k, step(k, s, params, fun)
 
     return jax.lax.while_loop(going, body, (key, state))[1]
 

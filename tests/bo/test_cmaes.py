@@ -53,8 +53,8 @@ def _run_generations(fun, params, state, generations, seed=0):
     """A Python loop of jitted steps; returns the states after each generation."""
     key = jax.random.key(seed)
     states = []
-    for g in range(generations):
-        state = cmaes.step(jax.random.fold_in(key, g), state, params, fun)
+    for _ in range(generations):
+        state = cmaes.step(key, state, params, fun)
         states.append(state)
     return states
 
