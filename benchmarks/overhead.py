@@ -27,7 +27,8 @@ three times while the repetitions add up to under 5 s, and the median is reporte
 once. ntbo's first repetition (its second ask) is also shown on its own: a recompilation there
 would show up in it.
 A per-method time cap skips configurations predicted (from the same method's previous, smaller
-n, scaled by (n / n_prev)^2) to take longer than ``--cap`` seconds in all; the table says so.
+n: 2 x its seconds per suggestion x (n / n_prev)^2, set-up included) to take longer than
+``--cap`` seconds; the table says so.
 Peers that are not installed are skipped with a message.
 
 Usage::
@@ -287,12 +288,17 @@ def available(method: str) -> tuple[bool, str]:
 
 
 def predicted_seconds(history: dict, method: str, n: int, d: int) -> float | None:
-    """Predicted total wall time of (method, n, d) from the largest smaller n measured."""
+    """Predicted wall time of (method, n, d): set-up plus one timed suggestion.
+
+    ``history`` maps (method, n, d) to the median seconds per suggestion measured. The largest
+    smaller n of the same method and d is scaled by (n / n_prev)^2, and doubled because the
+    set-up (skopt's ``tell`` of n-1 points fits its model too) costs about one suggestion.
+    """
     previous = [(m, t) for (meth, m, dd), t in history.items() if meth == method and dd == d and m < n]
     if not previous:
         return None
     n_prev, t_prev = max(previous)
-    return t_prev * (n / n_prev) ** 2
+    return 2.0 * t_prev * (n / n_prev) ** 2
 
 
 def warm_up(methods, log=print) -> None:
@@ -335,9 +341,10 @@ def run_all(methods, ns, ds, cap: float, seed: int = 0, log=print,
                     rec.update(RUNNERS[method](fn, X, y, seed=seed))
                 except Exception as err:  # a peer failing must not stop the others
                     rec["error"] = f"{type(err).__name__}: {err}"
-                wall[(method, n, d)] = time.perf_counter() - start
+                rec["wall"] = time.perf_counter() - start
                 if "seconds" in rec:
                     rec["median"] = statistics.median(rec["seconds"])
+                    wall[(method, n, d)] = rec["median"]
                     extra = f" (first ask {rec['first']:.3f} s)" if "first" in rec else ""
                     log(f"  d={d:2d} n={n:4d} {method:9s} {rec['median']:.4f} s{extra}")
                 else:

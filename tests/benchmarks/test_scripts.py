@@ -46,7 +46,7 @@ def test_repeat_stops_when_slow():
 def test_predicted_seconds_scales_quadratically():
     history = {("skopt", 50, 6): 2.0, ("skopt", 200, 6): 10.0, ("skopt", 200, 2): 99.0}
     assert overhead.predicted_seconds(history, "skopt", 50, 6) is None
-    assert overhead.predicted_seconds(history, "skopt", 400, 6) == pytest.approx(40.0)
+    assert overhead.predicted_seconds(history, "skopt", 400, 6) == pytest.approx(80.0)
     assert overhead.predicted_seconds(history, "optuna", 400, 6) is None
 
 
@@ -55,8 +55,8 @@ def test_run_all_caps_and_reports(monkeypatch):
     clock = {"t": 0.0}
 
     def slow(fn, X, y, seed=0):
-        clock["t"] += 10.0 * len(X)  # pretend: 10 s per observation
-        return {"seconds": [1.0]}
+        clock["t"] += 10.0 * len(X)
+        return {"seconds": [10.0]}
 
     def broken(fn, X, y, seed=0):
         raise RuntimeError("boom")
@@ -68,8 +68,8 @@ def test_run_all_caps_and_reports(monkeypatch):
     records = overhead.run_all(["skopt", "optuna"], ns=(5, 50), ds=(2,), cap=1000.0,
                                log=lambda *a: None)
     by = {(r["method"], r["n"]): r for r in records}
-    assert by[("skopt", 5)]["median"] == 1.0
-    assert "cap" in by[("skopt", 50)]["skipped"]          # 50 s * 100 > 1000 s
+    assert by[("skopt", 5)]["median"] == 10.0
+    assert "cap" in by[("skopt", 50)]["skipped"]          # 2 * 10 s * 100 > 1000 s
     assert "boom" in by[("optuna", 50)]["error"]
 
     table = overhead.markdown_table(records, ["skopt", "optuna"], {"load": "1 2 3"}, ["a note"])
