@@ -4,7 +4,7 @@ Kernels: Matérn 1/2, 3/2, 5/2 and RBF with ARD length scales and an output scal
 Gaussian noise variance with a floor. Inputs live in the unit cube; targets are standardised
 inside `fit`. Hyperparameters are the MAP under dimension-scaled log-normal priors (Hvarfner,
 Hellsten & Nardi 2024, "Vanilla Bayesian optimization performs great in high dimensions"), found
-by multi-start L-BFGS-B on a jitted, vmapped value-and-gradient.
+by L-BFGS-B from the best of many screened starts, on a jitted closed-form value and gradient.
 
 Training data are padded to a capacity (a power of two) and masked: a padded row has zero
 covariance with everything, unit variance and a zero target, so it adds exactly nothing to the
