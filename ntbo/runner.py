@@ -242,15 +242,21 @@ class _Run:
         constraint = self.config.constraint
         while feasible < n:
             points = self.optimizer.ask(n - feasible)
+            trained = {(t.topology, t.lr): t for t in self.study.trials(["complete", "failed"])}
             rows = []
             for p in points:
                 topology = topology_of(p, self.config.space)
+                lr = lr_of(p, self.config.space, self.config.objective.lr)
                 check = check_constraints(topology, self.prepared.n_inputs, constraint)
-                rows.append({"ask": self.next_ask, "batch": batch if check.feasible else None,
-                             "params": p, "topology": topology,
-                             "lr": lr_of(p, self.config.space, self.config.objective.lr),
-                             "state": "pending" if check.feasible else "infeasible",
-                             "resources": check.resources, "error": check.reason})
+                row = {"ask": self.next_ask, "batch": batch if check.feasible else None,
+                       "params": p, "topology": topology, "lr": lr,
+                       "state": "pending" if check.feasible else "infeasible",
+                       "resources": check.resources, "error": check.reason}
+                if check.feasible and (topology, lr) in trained:  # same network: copy, not retrain
+                    t = trained[(topology, lr)]
+                    row.update(state=t.state, value=t.value, value_std=t.value_std, seeds=t.seeds,
+                               worker=f"copy of trial {t.id}", error=t.error)
+                rows.append(row)
             self.next_ask += 1
             self.study.add(rows)
             bad = [r["params"] for r in rows if r["state"] == "infeasible"]
@@ -262,13 +268,16 @@ class _Run:
                 raise ConfigError(
                     f"constraint: {streak} proposals in a row were infeasible (last: "
                     f"{rows[-1]['error']}); loosen the constraint or shrink space.width/space.depth")
-        return [t for t in self.study.trials(["pending"]) if t.batch == batch]
+        return [t for t in self.study.trials() if t.batch == batch]
 
     # -- training --------------------------------------------------------------------------------
 
     def train(self, batch: Sequence[Trial]) -> None:
         """Trains the batch's unfinished trials, records them, tells the optimiser."""
         todo = [t for t in batch if not t.done]
+        if not todo:
+            self._tell(batch)
+            return self._after_batch()
         parts = [list(p) for p in np.array_split(np.arange(len(todo)),
                                                  max(1, min(self.executor.workers, len(todo)))) if len(p)]
         self.study.mark_running([t.id for t in todo], worker=self.executor.kind)
@@ -294,6 +303,9 @@ class _Run:
                 self._record(trial, record, out["worker"])
         ids = {t.id for t in batch}
         self._tell([t for t in self.study.trials() if t.id in ids])
+        self._after_batch()
+
+    def _after_batch(self) -> None:
         report_mod.write_tables(self.study, self.config)
         if self.callback is not None:
             self.callback(self.study)

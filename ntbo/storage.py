@@ -177,19 +177,23 @@ class Study:
 
         Args:
             rows: dicts with ``ask``, ``batch``, ``params``, ``topology`` (a `nets.Topology`),
-                ``lr``, ``state`` (``"pending"`` or ``"infeasible"``), ``resources`` and
-                optionally ``error``.
+                ``lr``, ``state``, ``resources`` and optionally ``error``. A row that copies an
+                earlier result (state ``"complete"`` or ``"failed"``) also has ``value``,
+                ``value_std``, ``seeds`` and ``worker``.
         """
         now = time.time()
         ids = []
         with self._db:
             for r in rows:
+                done = r["state"] != "pending"
                 cur = self._db.execute(
-                    "INSERT INTO trials (ask, batch, params, topology, lr, state, resources, "
-                    "created, finished, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO trials (ask, batch, params, topology, lr, state, value, value_std, "
+                    "seeds, resources, created, finished, worker, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (r["ask"], r["batch"], plain_json(r["params"]), plain_json(r["topology"].to_dict()),
-                     float(r["lr"]), r["state"], plain_json(r.get("resources", {})), now,
-                     now if r["state"] == "infeasible" else None, r.get("error", "")))
+                     float(r["lr"]), r["state"], _finite(r.get("value")), _finite(r.get("value_std")),
+                     plain_json(list(r.get("seeds", ()))), plain_json(r.get("resources", {})), now,
+                     now if done else None, r.get("worker", ""), r.get("error", "")))
                 ids.append(cur.lastrowid)
         return ids
 

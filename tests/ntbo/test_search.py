@@ -85,14 +85,16 @@ def test_interrupted_search_resumes_without_retraining(make_config, monkeypatch)
 
     calls.clear()
     resumed = ntbo.search(config)
-    assert len(calls) == 2  # the interrupted trial and the last one; the first two are kept
     assert [(t.params, t.value) for t in resumed.trials] == [(t.params, t.value) for t in reference.trials]
     assert resumed.best.params == reference.best.params
+    # trials 1 and 2 are kept; 3 (interrupted) and 4 are trained unless 4 repeats a network
+    assert calls == [[t.topology.hidden] for t in resumed.trials[2:] if not t.worker.startswith("copy")]
 
     calls.clear()
     raised = ntbo.search({**config, "search": {**search, "budget": 5}})
-    assert len(calls) == 1 and raised.counts["complete"] == 5
-    assert [t.id for t in raised.trials] == [1, 2, 3, 4, 5]
+    assert raised.counts["complete"] == 5 and [t.id for t in raised.trials] == [1, 2, 3, 4, 5]
+    fifth = raised.trials[4]
+    assert calls == ([] if fifth.worker.startswith("copy") else [[fifth.topology.hidden]])
 
 
 def test_resuming_with_another_config_names_the_field(make_config):
@@ -153,3 +155,28 @@ def test_background_efficiency_at_another_working_point_is_recomputed():
     loose = runner.metric_value(result, "background_efficiency", data, 0.999)
     assert result.val_background_efficiency < loose <= 1.0
     assert runner.metric_value(result, "1-auc") == pytest.approx(1 - result.val_auc)
+
+
+def test_dask_local_cluster(make_config):
+    pytest.importorskip("dask.distributed")
+    config = make_config(objective={"seeds": 1, "epochs": 1}, search={"budget": 2, "q": 2},
+                         executor={"kind": "dask", "workers": 2})
+    result = ntbo.search(config)
+    assert result.counts["complete"] == 2
+    assert all(not t.worker.endswith(f":{os.getpid()}") for t in result.trials)
+
+
+def test_a_network_proposed_again_is_copied_not_retrained(make_config, monkeypatch):
+    calls = _count_trainings(monkeypatch)
+    config = make_config(space={"depth": [1, 2], "width": [2, 3], "log": False},
+                         objective={"seeds": 1}, search={"budget": 6, "q": 1})
+    result = ntbo.search(config)
+    by_id = {t.id: t for t in result.trials}
+    copies = [t for t in result.trials if t.worker.startswith("copy of trial")]
+    assert copies and result.counts["complete"] == 6
+    for t in copies:
+        original = by_id[int(t.worker.split()[-1])]
+        assert (original.topology, original.value, original.seeds) == (t.topology, t.value, t.seeds)
+    trained = [t.topology.hidden for t in result.trials if t not in copies]
+    assert sorted(tuple(c[0]) for c in calls) == sorted(trained)
+    assert len(set(trained)) == len(trained)
