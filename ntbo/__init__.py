@@ -12,17 +12,18 @@ search on Branin and Hartmann6. The topology search is `ntbo.search(config) -> S
 or ``python -m ntbo.cli search --config search.toml`` (the ``ntbo`` console script). Public
 names: `search`, `report`, `SearchConfig` and its sections (`DataConfig`, `SpaceConfig`,
 `ObjectiveConfig`, `StrategyConfig`, `ConstraintConfig`, `ExecutorConfig`), `SearchResult`,
-`Study` and `Trial` (`ntbo.storage`, SQLite), `evaluate` (the picklable worker function) and
-`ConfigError`. The original Innate API (`init`, `train_net`, `plot_loss`) is still to come.
+`Study` and `Trial` (`ntbo.storage`, SQLite), `evaluate` (the picklable worker function),
+`train_topology` (one network, what ``ntbo train`` runs) and `ConfigError`. The original
+Innate API (`init`, `train_net`, `plot_loss`) is still to come.
 """
 
 from ntbo.config import (ConstraintConfig, DataConfig, ExecutorConfig, ObjectiveConfig, SearchConfig,
                          SpaceConfig, StrategyConfig)
 from ntbo.errors import ConfigError
 from ntbo.results import SearchResult, report
-from ntbo.runner import evaluate, search
+from ntbo.runner import evaluate, search, train_topology
 from ntbo.storage import Study, Trial
 
-__all__ = ["search", "report", "evaluate", "SearchConfig", "DataConfig", "SpaceConfig",
+__all__ = ["search", "report", "evaluate", "train_topology", "SearchConfig", "DataConfig", "SpaceConfig",
            "ObjectiveConfig", "StrategyConfig", "ConstraintConfig", "ExecutorConfig",
            "SearchResult", "Study", "Trial", "ConfigError"]

@@ -2,8 +2,9 @@
 
 ``trials.csv`` (one row per trial), ``summary.json`` (counts, the best trial, the Pareto front
 of objective versus cost, the config), ``best_so_far.png`` (the best objective after each
-training, with every trial's value) and ``pareto.png`` (objective versus DSPs, or total neurons
-without the fpga room, with the Pareto front).
+training, with every trial's value), ``pareto.png`` (objective versus DSPs, or total neurons
+without the fpga room, with the Pareto front) and ``best/loss.png`` (the best network's loss
+curves; the network itself is ``best/model.npz`` + ``best/model.json``).
 `report(folder)` rewrites them from ``study.db`` and returns the `SearchResult`; it is what
 ``ntbo report DIR`` runs, and it may be run while a search is writing.
 """
@@ -210,11 +211,36 @@ def plot_pareto(result: SearchResult, path: Path) -> Path:
     return path
 
 
+def plot_loss(model_json: Path, path: Path) -> Path:
+    """Training and validation loss per epoch of the saved best model."""
+    import json
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    info = json.loads(Path(model_json).read_text())["info"]
+    history = info["history"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name in ("loss", "val_loss"):
+        ax.plot(np.arange(1, len(history[name]) + 1), np.asarray(history[name], float), label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("binary cross-entropy")
+    ax.set_title(f"best network: trial {info.get('trial')}, seed {info.get('seed')}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_report(study: Study, config) -> SearchResult:
-    """`write_tables` plus the plots."""
+    """`write_tables` plus the plots (and the best model's loss curves, once there is one)."""
     result = write_tables(study, config)
     plot_best_so_far(result, result.files["plot"])
     plot_pareto(result, result.files["pareto_plot"])
+    if "best_model" in result.files:
+        result.files["loss_plot"] = plot_loss(result.files["best_model"].with_suffix(".json"),
+                                              result.folder / "best" / "loss.png")
     return result
 
 

@@ -2,9 +2,10 @@
 
 One step of the loop: ask the optimiser for q points, decode them into topologies, check the
 known constraints (infeasible ones are stored and told as failed, and the optimiser is asked
-again), store the batch as pending, train it (one `nets.train_many` call per worker chunk),
-store each trial complete or failed, tell the optimiser, rewrite ``trials.csv`` and
-``summary.json``. Every state change is committed before the next step.
+again; a network already trained is copied from its trial, not retrained), store the batch as
+pending, train it (one `nets.train_many` call per worker chunk), store each trial complete or
+failed, tell the optimiser, rewrite ``trials.csv`` and ``summary.json``. Every state change is
+committed before the next step.
 
 Resume (the same results folder, or ``ntbo search --resume DIR``) rebuilds the optimiser by
 replaying the stored study: the same asks in the same order, each followed by the tells that

@@ -62,7 +62,11 @@ def test_search_writes_study_csv_summary_and_best_model(make_config, ntuple):
     summary = json.loads(result.files["summary"].read_text())
     assert summary["best"]["trial"] == best["id"] and summary["counts"]["complete"] == 4
     assert len(summary["best_so_far"]) == 4 and summary["best_so_far"][-1] == best["value"]
-    assert result.files["plot"].stat().st_size > 0
+    for plot in ("plot", "pareto_plot", "loss_plot"):
+        assert result.files[plot].stat().st_size > 0
+    front, cost = summary["pareto"]["trials"], summary["pareto"]["cost"]
+    assert front[-1]["trial"] == best["id"]  # the front ends at the best network
+    assert all(a[cost] < b[cost] and a["value"] > b["value"] for a, b in zip(front, front[1:]))
 
     # the saved best model takes raw features: the folded standardisation reproduces its AUC
     saved = nets.load(result.files["best_model"])
