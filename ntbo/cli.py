@@ -96,8 +96,9 @@ def _search(args) -> int:
     from ntbo.config import SearchConfig
     from ntbo.errors import ConfigError
     from ntbo.runner import search, stored_config
-    if args.resume and args.config:
-        raise ConfigError("--resume and --config: give one; a resumed search uses its stored config")
+    if args.resume and (args.config or args.results):
+        raise ConfigError("--resume with --config or --results: a resumed search uses its stored "
+                          "config and folder; give --resume DIR (and --budget N) alone")
     if args.budget is not None and args.budget < 1:
         raise ConfigError(f"--budget {args.budget}: give a positive number of trials")
     if args.resume:

@@ -72,6 +72,7 @@ def test_user_errors_print_one_line_and_exit_2(tmp_path, ntuple, capsys):
 
     assert "study.db" in _one_line_error(["search", "--resume", str(tmp_path / "none")], capsys)
     assert "--hidden" in _one_line_error(["train", "--simulate", "10", "--hidden", "a,b"], capsys)
+    assert "--resume" in _one_line_error(["search", "--resume", str(tmp_path), "--results", "x"], capsys)
 
 
 def test_search_resume_with_raised_budget_and_report(tmp_path, ntuple, capsys):
@@ -120,8 +121,8 @@ def test_sigkill_mid_search_then_resume_matches_an_uninterrupted_run(tmp_path, n
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait()
-    assert done_at_kill and len(done_at_kill) < budget, proc.stderr.read().decode()
+        stderr = proc.communicate()[1].decode()
+    assert done_at_kill and len(done_at_kill) < budget, stderr
 
     trained = []
     real = runner.evaluate
