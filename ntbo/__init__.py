@@ -13,17 +13,19 @@ or ``python -m ntbo.cli search --config search.toml`` (the ``ntbo`` console scri
 names: `search`, `report`, `SearchConfig` and its sections (`DataConfig`, `SpaceConfig`,
 `ObjectiveConfig`, `StrategyConfig`, `ConstraintConfig`, `ExecutorConfig`), `SearchResult`,
 `Study` and `Trial` (`ntbo.storage`, SQLite), `evaluate` (the picklable worker function),
-`train_topology` (one network, what ``ntbo train`` runs) and `ConfigError`. The original
-Innate API (`init`, `train_net`, `plot_loss`) is still to come.
+`train_topology` (one network, what ``ntbo train`` runs) and `ConfigError`; and the original
+Innate API: `init`, `train_net`, `async_train`, `plot_loss` (`ntbo.innate`).
 """
 
 from ntbo.config import (ConstraintConfig, DataConfig, ExecutorConfig, ObjectiveConfig, SearchConfig,
                          SpaceConfig, StrategyConfig)
 from ntbo.errors import ConfigError
+from ntbo.innate import async_train, init, plot_loss, train_net
 from ntbo.results import SearchResult, report
 from ntbo.runner import evaluate, search, train_topology
 from ntbo.storage import Study, Trial
 
 __all__ = ["search", "report", "evaluate", "train_topology", "SearchConfig", "DataConfig", "SpaceConfig",
            "ObjectiveConfig", "StrategyConfig", "ConstraintConfig", "ExecutorConfig",
-           "SearchResult", "Study", "Trial", "ConfigError"]
+           "SearchResult", "Study", "Trial", "ConfigError", "init", "train_net", "async_train",
+           "plot_loss"]
