@@ -8,14 +8,16 @@ Knows nothing of networks or physics. Public names:
 - `bo.gp`: `fit(X, y, kernel="matern52", noise=True)` and `predict(model, Xs) -> (mean, var)`.
 - `bo.acquisition`: UCB, log-EI, EI, PI, MES and Thompson sample paths.
 - `bo.strategies`: the functional init / ask / tell core under `Optimizer`.
+- Known constraints (`bo.constraints`): `Optimizer(..., constraints=[f])`, f(point) <= 0 feasible.
 
 Importing bo turns on JAX's float64 mode (GP maths needs it); other rooms use explicit dtypes.
 Values are minimised; acquisitions are utilities that are maximised.
 """
 
-from bo import acquisition, cmaes, gp, strategies
+from bo import acquisition, cmaes, constraints, gp, pareto, strategies
 from bo.optimizer import Optimizer, Result, minimize
+from bo.pareto import hypervolume, pareto_front
 from bo.space import Categorical, Integer, Real, Space, SpaceError
 
 __all__ = ["Real", "Integer", "Categorical", "Space", "SpaceError", "Optimizer", "Result", "minimize",
-           "gp", "acquisition", "strategies"]
+           "gp", "acquisition", "strategies", "pareto", "pareto_front", "hypervolume"]

@@ -7,13 +7,14 @@ proposals, timings) around a functional strategy from `bo.strategies`.
 from __future__ import annotations
 
 import dataclasses
-import math
+import inspect
 import time
 from typing import Callable, Sequence
 
 import jax
 import numpy as np
 
+from bo.constraints import Constraints
 from bo.space import Space, SpaceError
 from bo.strategies import make_strategy
 
@@ -56,6 +57,8 @@ class Optimizer:
         space: a `bo.Space` (or a list of parameters).
         method: "gp" (default), "random", "sobol" or "grid".
         seed: makes the run reproducible.
+        constraints: known constraints, functions point -> float that are <= 0 where the point
+            is feasible (see `bo.constraints`); every proposal satisfies them.
         **options: options of the method's strategy (for "gp": acquisition, kernel, n_initial,
             noise, ...; for "grid": levels); see `bo.strategies`.
 
@@ -65,11 +68,16 @@ class Optimizer:
         >>> opt.tell([p], [p["x"] ** 2])
     """
 
-    def __init__(self, space: Space | Sequence, method: str = "gp", seed: int = 0, **options):
+    def __init__(self, space: Space | Sequence, method: str = "gp", seed: int = 0,
+                 constraints: Sequence[Callable[[dict], float]] = (), **options):
         self.space = space if isinstance(space, Space) else Space(space)
         self.method = method
         self.seed = int(seed)
         self.strategy = make_strategy(method, self.space, self.seed, **options)
+        self.constraints = Constraints(self.space, constraints)
+        if self.constraints and "constraints" not in inspect.signature(self.strategy.ask).parameters:
+            raise SpaceError(f"method {method!r} does not take known constraints yet; "
+                             "use method='gp', 'random', 'sobol' or 'grid'")
         self.state = self.strategy.init(self.seed)
         self._key = jax.random.key(self.seed)
         self._asks = 0
@@ -87,7 +95,10 @@ class Optimizer:
         key = jax.random.fold_in(self._key, self._asks)
         self._asks += 1
         pending = np.reshape(self._pending, (-1, self.space.dim))
-        U, self.state = self.strategy.ask(key, self.state, int(n), pending)
+        if self.constraints:
+            U, self.state = self.strategy.ask(key, self.state, int(n), pending, constraints=self.constraints)
+        else:
+            U, self.state = self.strategy.ask(key, self.state, int(n), pending)
         points = self.space.decode(U)
         self._pending.extend(self.space.encode(points))
         self.ask_seconds.append(time.perf_counter() - start)
@@ -134,7 +145,8 @@ class Optimizer:
 
 
 def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int, method: str = "gp",
-             seed: int = 0, batch_size: int = 1, callback: Callable | None = None, **options) -> Result:
+             seed: int = 0, batch_size: int = 1, constraints: Sequence[Callable[[dict], float]] = (),
+             callback: Callable | None = None, **options) -> Result:
     """Minimise `fun` over `space` with `budget` evaluations.
 
     Args:
@@ -144,6 +156,7 @@ def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int,
         method: "gp", "random", "sobol" or "grid".
         seed: reproducibility.
         batch_size: points proposed per `ask` (the last batch may be smaller).
+        constraints: known constraints, functions point -> float, <= 0 where feasible.
         callback: called as callback(optimizer) after each batch is told.
         **options: strategy options (see `Optimizer`).
 
@@ -154,7 +167,7 @@ def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int,
         raise SpaceError(f"budget={budget!r} must be at least 1")
     if int(batch_size) < 1:
         raise SpaceError(f"batch_size={batch_size!r} must be at least 1")
-    opt = Optimizer(space, method=method, seed=seed, **options)
+    opt = Optimizer(space, method=method, seed=seed, constraints=constraints, **options)
     while len(opt.ys) < budget:
         points = opt.ask(min(int(batch_size), int(budget) - len(opt.ys)))
         values = [_as_float(fun(p), p) for p in points]

@@ -63,8 +63,11 @@ class RandomSearch:
     def init(self, seed: int = 0) -> CounterState:
         return CounterState()
 
-    def ask(self, key, state: CounterState, n: int = 1, pending=None):
-        u = np.asarray(self.space.round(jax.random.uniform(key, (n, self.space.dim))))
+    def ask(self, key, state: CounterState, n: int = 1, pending=None, constraints=None):
+        if not constraints:
+            u = np.asarray(self.space.round(jax.random.uniform(key, (n, self.space.dim))))
+        else:
+            u = np.asarray(_random_new_points(key, self.space, n, [], constraints, distinct=False))
         return u, dataclasses.replace(state, index=state.index + n)
 
     def tell(self, state, U, values):
@@ -81,9 +84,24 @@ class SobolSearch:
     def init(self, seed: int = 0) -> CounterState:
         return CounterState()
 
-    def ask(self, key, state: CounterState, n: int = 1, pending=None):
-        u = sobol_points(self.space.dim, state.index, n, self.seed)
-        return np.asarray(self.space.round(u)), dataclasses.replace(state, index=state.index + n)
+    def ask(self, key, state: CounterState, n: int = 1, pending=None, constraints=None):
+        if not constraints:
+            u = np.asarray(self.space.round(sobol_points(self.space.dim, state.index, n, self.seed)))
+            return u, dataclasses.replace(state, index=state.index + n)
+        # Skip infeasible points of the sequence, a block at a time.
+        chosen, index, tried = [], state.index, []
+        while len(chosen) < n:
+            block = np.asarray(self.space.round(sobol_points(self.space.dim, index, 64, self.seed)))
+            tried.append(block)
+            for u, ok in zip(block, constraints.feasible(block)):
+                index += 1
+                if ok:
+                    chosen.append(u)
+                    if len(chosen) == n:
+                        break
+            if not chosen and len(tried) >= 64:
+                raise SpaceError(constraints.explain(np.vstack(tried)))
+        return np.asarray(chosen), dataclasses.replace(state, index=index)
 
     def tell(self, state, U, values):
         return state
@@ -146,13 +164,16 @@ class GridSearch:
     def init(self, seed: int = 0) -> CounterState:
         return CounterState()
 
-    def ask(self, key, state: CounterState, n: int = 1, pending=None):
-        grid = self.points()
-        if state.index + n > len(grid):
-            raise SpaceError(f"the grid has {len(grid)} points and {state.index} were already proposed; "
-                             f"ask for at most {len(grid) - state.index} more or use finer levels")
-        chosen = grid[state.index:state.index + n]
-        return self.space.encode(chosen), dataclasses.replace(state, index=state.index + n)
+    def ask(self, key, state: CounterState, n: int = 1, pending=None, constraints=None):
+        grid = self.space.encode(self.points())
+        rest = grid[state.index:]
+        ok = constraints.feasible(rest) if constraints else np.ones(len(rest), bool)
+        take = np.flatnonzero(ok)[:n]
+        if len(take) < n:
+            feasible = "feasible " if constraints else ""
+            raise SpaceError(f"the grid has {len(grid)} points and {state.index} were already passed; "
+                             f"only {len(take)} {feasible}points are left: ask for fewer or use finer levels")
+        return rest[take], dataclasses.replace(state, index=state.index + int(take[-1]) + 1)
 
     def tell(self, state, U, values):
         return state
@@ -245,7 +266,7 @@ class GPSearch:
         return dataclasses.replace(state, X=_freeze(np.vstack([state.X, U])),
                                    y=_freeze(np.concatenate([state.y, target])))
 
-    def ask(self, key, state: GPState, n: int = 1, pending=None):
+    def ask(self, key, state: GPState, n: int = 1, pending=None, constraints=None):
         pending = np.zeros((0, self.space.dim)) if pending is None else np.asarray(pending, np.float64)
         ok = np.isfinite(state.y)
         chosen: list[np.ndarray] = []
@@ -256,21 +277,20 @@ class GPSearch:
             if index > 64 * self.n_initial + 1000:
                 break  # the space is too small for a design of this size: let the GP take over
             u = np.asarray(self.space.round(sobol_points(self.space.dim, index, 1, self.seed)))[0]
-            if not _is_duplicate(u, [state.X, pending, np.reshape(chosen, (-1, self.space.dim))]):
+            if (not _is_duplicate(u, [state.X, pending, np.reshape(chosen, (-1, self.space.dim))])
+                    and (not constraints or constraints.feasible(u)[0])):
                 chosen.append(u)
         if len(chosen) < n:
+            avoid = [state.X, pending, np.reshape(chosen, (-1, self.space.dim))]
             if ok.sum() < 2:
-                rest = _random_new_points(key, self.space, n - len(chosen),
-                                          [state.X, pending, np.reshape(chosen, (-1, self.space.dim))])
-                chosen.extend(rest)
+                chosen.extend(_random_new_points(key, self.space, n - len(chosen), avoid, constraints))
             else:
                 with gplib.single_threaded_blas():
-                    new, state = self._ask_gp(key, state, n - len(chosen),
-                                              np.vstack([pending, np.reshape(chosen, (-1, self.space.dim))]))
+                    new, state = self._ask_gp(key, state, n - len(chosen), np.vstack(avoid[1:]), constraints)
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
-    def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray):
+    def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray, constraints):
         ok = np.isfinite(state.y)
         X, y = state.X[ok], state.y[ok]
         cap = gplib.capacity(len(X) + len(pending) + n)
@@ -296,19 +316,24 @@ class GPSearch:
         if fantasies:
             gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel)
             n_real += len(fantasies)
-        raw = jnp.asarray(_raw_points(self.space.dim, self.raw_samples))
+        raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
         for i in range(n):
-            k = jax.random.fold_in(key, i)
-            cands, scores = _propose(k, gp, raw, jnp.asarray(avoid_p), jnp.asarray(avoid_mask),
-                                     self.beta, space=self.space, acquisition=self.acquisition,
-                                     n_starts=self.n_starts, steps=self.steps,
+            k_shift, k = jax.random.split(jax.random.fold_in(key, i))
+            # A random shift of the Sobol net (Cranley-Patterson rotation): fresh candidates each call.
+            shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
+            raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
+                      else np.ones(len(raw), bool))
+            cands, scores = _propose(k, gp, jnp.asarray(shifted), jnp.asarray(raw_ok), jnp.asarray(avoid_p),
+                                     jnp.asarray(avoid_mask), self.beta, space=self.space,
+                                     acquisition=self.acquisition, n_starts=self.n_starts, steps=self.steps,
                                      mes_samples=self.mes_samples, ts_features=self.ts_features)
-            scores = np.asarray(scores)
-            if np.isfinite(scores[0]):
-                u = np.asarray(cands[0])
+            cands, scores = np.asarray(cands), np.asarray(scores)
+            usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
+            if usable.any():
+                u = cands[np.argmax(usable)]
             else:
-                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]])[0]
+                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
             chosen.append(u)
             avoid_p[len(avoid) + i] = u
             avoid_mask[len(avoid) + i] = 1.0
@@ -343,41 +368,47 @@ def _is_duplicate(u, groups) -> bool:
     return False
 
 
-def _random_new_points(key, space: Space, n: int, avoid_groups, tries: int = 4096):
-    """n random valid points, distinct from each other and from the avoided ones."""
+def _random_new_points(key, space: Space, n: int, avoid_groups, constraints=None, tries: int = 4096,
+                       distinct: bool = True):
+    """n random valid (and feasible) points, distinct from each other and from the avoided ones."""
     out = []
     u = np.asarray(space.round(jax.random.uniform(key, (tries, space.dim))))
-    for row in u:
-        if not _is_duplicate(row, list(avoid_groups) + [np.reshape(out, (-1, space.dim))]):
+    feasible = constraints.feasible(u) if constraints else np.ones(tries, bool)
+    for row in u[feasible]:
+        if not distinct or not _is_duplicate(row, list(avoid_groups) + [np.reshape(out, (-1, space.dim))]):
             out.append(row)
             if len(out) == n:
                 return out
-    raise SpaceError(f"no unevaluated point left to propose: the space has {space.size():.0f} points "
-                     "and all of them are observed or pending")
+    if not feasible.any():
+        raise SpaceError(constraints.explain(u))
+    raise SpaceError(f"no unevaluated point left to propose among {tries} random draws: the space has "
+                     f"{space.size():.0f} points and the feasible ones are all observed or pending")
 
 
 @partial(jax.jit, static_argnames=("space", "acquisition", "n_starts", "steps", "mes_samples",
                                    "ts_features"))
-def _propose(key, gp, raw, avoid, avoid_mask, beta, *, space, acquisition, n_starts, steps,
+def _propose(key, gp, raw, raw_ok, avoid, avoid_mask, beta, *, space, acquisition, n_starts, steps,
              mes_samples, ts_features):
-    """Maximise the acquisition: score Sobol candidates, refine the best by Adam, round, rank.
+    """Maximise the acquisition: score candidates, refine the best by Adam, round, rank.
+
+    Args:
+        raw: (r, dim) candidates in the unit cube; raw_ok: (r,) False for infeasible ones.
+        avoid, avoid_mask: padded points that must not be proposed again.
 
     Returns candidates (n_starts + n_starts, dim) and their utilities, best first; candidates
-    that repeat an avoided point score -inf.
+    that repeat an avoided point score -inf. Refined candidates may violate known constraints:
+    the caller checks.
     """
-    k_shift, k_util = jax.random.split(key)
-    # A random shift of the Sobol net (Cranley-Patterson rotation) gives fresh candidates each call.
-    shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
-    raw_rounded = space.round(shifted)
+    raw_rounded = space.round(raw)
     best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
 
     if acquisition == "ts":
-        path = acq.sample_path(k_util, gp, ts_features)
+        path = acq.sample_path(key, gp, ts_features)
         utility = path
     else:
         if acquisition == "mes":
             m, v = gplib.posterior(gp, raw_rounded)
-            max_samples = acq.gumbel_max_samples(k_util, m, jnp.sqrt(v), best, mes_samples)
+            max_samples = acq.gumbel_max_samples(key, m, jnp.sqrt(v), best, mes_samples)
 
         def utility(x):
             mean, var = gplib.posterior(gp, x)
@@ -392,9 +423,9 @@ def _propose(key, gp, raw, avoid, avoid_mask, beta, *, space, acquisition, n_sta
                 return acq.ucb(mean, std, beta)
             return acq.mes(mean, std, max_samples)
 
-    raw_values = utility(raw_rounded)
+    raw_values = jnp.where(raw_ok, utility(raw_rounded), -jnp.inf)
     top = jnp.argsort(-raw_values)[:n_starts]
-    x = shifted[top]
+    x = raw[top]
 
     schedule = optax.cosine_decay_schedule(0.05, steps, alpha=0.02)
     opt = optax.adam(schedule)
