@@ -43,7 +43,7 @@ from ntbo.storage import Study, Trial
 
 STUDY_FILE = "study.db"
 #: Fields that may change between runs on one study folder; all others must match.
-_MUTABLE = {("search", "budget"), ("executor", "kind"), ("executor", "workers"),
+_MUTABLE = {("search", "budget"), ("search", "q"), ("constraint", "max_infeasible"), ("executor", "kind"), ("executor", "workers"),
             ("executor", "scheduler"), ("results", None)}
 
 
@@ -149,7 +149,7 @@ def open_study(config: SearchConfig) -> Study:
             study.close()
             raise ConfigError(f"results = {config.results!r} holds a study made with a different "
                               f"{', '.join(changed)}; use a new results folder, or resume it "
-                              "with `ntbo search --resume` (only the budget and executor may change)")
+                              "with `ntbo search --resume` (only the budget, q and executor may change)")
     study.set_meta("config", json.dumps(new, sort_keys=True))
     return study
 
