@@ -43,8 +43,8 @@ from ntbo.storage import Study, Trial
 
 STUDY_FILE = "study.db"
 #: Fields that may change between runs on one study folder; all others must match.
-_MUTABLE = {("search", "budget"), ("search", "q"), ("constraint", "max_infeasible"), ("executor", "kind"), ("executor", "workers"),
-            ("executor", "scheduler"), ("results", None)}
+_MUTABLE = {("search", "budget"), ("search", "q"), ("constraint", "max_infeasible"),
+            ("executor", "kind"), ("executor", "workers"), ("executor", "scheduler"), ("results", None)}
 
 
 # ----------------------------------------------------------------------------------------------
