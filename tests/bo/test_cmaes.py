@@ -342,16 +342,37 @@ def test_optimizer_buffers_a_generation():
 
 
 def test_integer_and_categorical_coordinates_keep_moving_through_the_optimizer():
-    space = Space([Integer("n", 0, 3), Categorical("c", ["a", "b"]), Real("x", -1.0, 1.0)])
+    space = Space([Integer("n", 0, 3), Categorical("c", ["a", "b", "c", "d"]), Real("x", -1.0, 1.0)])
     opt = bo.Optimizer(space, method="cmaes", seed=0, restarts=0)
     for _ in range(60):
         points = opt.ask(opt.state.params.popsize)
-        opt.tell(points, [(p["n"] - 2) ** 2 + (p["c"] == "a") + p["x"] ** 2 for p in points])
+        opt.tell(points, [(p["n"] - 2) ** 2 + (p["c"] != "b") + p["x"] ** 2 for p in points])
     es = opt.state.es
-    assert float(es.sigma * jnp.sqrt(es.cov[3, 3])) < 1e-3     # the real coordinate converged
+    assert float(es.sigma * jnp.sqrt(es.cov[5, 5])) < 1e-3     # the real coordinate converged
     last = opt.xs[-200:]
-    assert {p["n"] for p in last} > {2} and {p["c"] for p in last} == {"a", "b"}
+    assert {p["n"] for p in last} > {2} and {p["c"] for p in last} > {"b"}
     assert opt.best()[0]["n"] == 2 and opt.best()[0]["c"] == "b"
+
+
+def test_runs_are_reproducible_from_the_seed():
+    a = bo.minimize(mixed_objective, MIXED, budget=40, method="cmaes", seed=5, batch_size=3)
+    b = bo.minimize(mixed_objective, MIXED, budget=40, method="cmaes", seed=5, batch_size=3)
+    c = bo.minimize(mixed_objective, MIXED, budget=40, method="cmaes", seed=6, batch_size=3)
+    assert a.xs == b.xs and a.xs != c.xs
+
+
+def test_optimizer_restarts_with_twice_the_population():
+    space = Space([Real("a", -1.0, 1.0), Real("b", -1.0, 1.0), Real("c", -1.0, 1.0)])
+    opt = bo.Optimizer(space, method="cmaes", seed=0, tol_x=1e-4, restarts=1)
+    lam = opt.state.params.popsize
+    for _ in range(150):
+        points = opt.ask(opt.state.params.popsize)
+        opt.tell(points, [p["a"] ** 2 + p["b"] ** 2 + p["c"] ** 2 for p in points])
+        if opt.state.restarts:
+            break
+    assert opt.state.restarts == 1 and opt.state.params.popsize == 2 * lam
+    assert int(opt.state.es.generation) == 0 and float(opt.state.es.sigma) == 0.25
+    assert opt.best()[1] < 1e-6
 
 
 @pytest.mark.parametrize("options, word", [
@@ -363,21 +384,26 @@ def test_bad_options_raise_space_error(options, word):
 
 
 def test_categorical_contrasts_keep_probability_alpha():
-    """A 3-choice block whose mean strongly favours choice 0: the margin lifts the others until
-    each beats the leader with probability >= alpha, and sampling confirms it."""
+    """A 3-choice block whose mean strongly favours choice 0: after an update the margin has
+    lifted the others until each beats the leader with probability alpha, and sampling agrees."""
+    from scipy.stats import norm
+
     space = Space([Categorical("c", ["a", "b", "c"]), Real("x", 0.0, 1.0)])
     params = cmaes.make_params(space.dim, lattice=cmaes.Lattice.from_space(space))
     state = cmaes.init(np.array([3.0, -5.0, -9.0, 0.5]), 0.05, params)
-    mean, cov = np.asarray(state.mean), float(state.sigma) ** 2 * np.eye(4)
-    alpha = float(params.alpha)
-    from scipy.stats import norm
+    x, _ = cmaes.ask(jax.random.key(0), state, params)
+    state = cmaes.tell(state, x, (x[:, 3] - 0.2) ** 2, params)  # the category plays no role
+    scale = float(state.sigma) * np.asarray(state.margin)
+    cov = scale[:, None] * np.asarray(state.cov) * scale[None, :]
+    mean, alpha = np.asarray(state.mean), float(params.alpha)
+    assert mean[0] > 2.9
     for j in (1, 2):
-        sd = math.sqrt(cov[j, j] + cov[0, 0])
+        sd = math.sqrt(cov[j, j] + cov[0, 0] - 2 * cov[j, 0])
         assert norm.sf(0, loc=mean[j] - mean[0], scale=sd) == pytest.approx(alpha, rel=1e-6)
-    x = np.asarray(cmaes.evaluation_points(
-        mean + float(state.sigma) * jax.random.normal(jax.random.key(0), (200_000, 4)), params))
-    np.testing.assert_array_equal(x[:, :3].sum(axis=1), 1.0)
-    share = x[:, :3].mean(axis=0)
+    samples = np.random.default_rng(0).multivariate_normal(mean, cov, 100_000)
+    onehot = np.asarray(cmaes.evaluation_points(jnp.asarray(samples), params))[:, :3]
+    np.testing.assert_array_equal(onehot.sum(axis=1), 1.0)
+    share = onehot.mean(axis=0)
     assert share[1] > 0.5 * alpha and share[2] > 0.5 * alpha
 
 
