@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-#: The search that ``ntbo search`` runs with no config: simulated showers, up to three hidden
-#: layers under a neuron budget, Bayesian optimisation with a GP.
+#: The search that ``ntbo search`` runs with no config: simulated showers read out at the eight
+#: depths of the original study (``seed8``), up to three hidden layers under a neuron budget,
+#: Bayesian optimisation with a GP.
 DEFAULT_CONFIG = {
-    "data": {"simulate": 4000, "seed": 0},
+    "data": {"simulate": 10000, "seed": 0, "geometry": "seed8"},
     "space": {"depth": [1, 3], "width": [4, 64], "log": True},
     "objective": {"metric": "background_efficiency", "seeds": 2, "epochs": 10, "batch_size": 256},
     "search": {"method": "gp", "budget": 20, "q": 1},

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import inspect
 import math
 import os
 import socket
@@ -168,11 +169,33 @@ def stored_config(folder: str | Path, budget: int | None = None) -> SearchConfig
     return config if budget is None else config.replace(search={"budget": budget})
 
 
-def make_optimizer(space: bo.Space, config: SearchConfig) -> bo.Optimizer:
-    """The `bo.Optimizer` of the search section; bad options raise ConfigError."""
+def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.Optimizer:
+    """The `bo.Optimizer` of the search section; bad options raise ConfigError.
+
+    The neuron and DSP budgets go to the optimiser as a known constraint, so it proposes only
+    topologies that fit (methods without known-constraint support, such as cmaes, propose freely
+    and the runner stores their infeasible proposals untrained).
+    """
     s = config.search
+    limits = config.constraint
+    constraints = []
+    if limits.max_neurons is not None or limits.max_dsp is not None:
+        def resource_excess(point):
+            """How far the topology is over its budget (<= 0 when it fits)."""
+            check = check_constraints(topology_of(point, config.space), n_inputs, limits)
+            excess = []
+            if limits.max_neurons is not None:
+                excess.append(check.resources["neurons"] - limits.max_neurons)
+            if limits.max_dsp is not None:
+                excess.append(check.resources.get("dsp", math.inf) - limits.max_dsp)
+            return max(excess)
+
+        constraints.append(resource_excess)
+    strategy = bo.strategies.STRATEGIES.get(s.method)
+    if strategy is None or "constraints" not in inspect.signature(strategy.ask).parameters:
+        constraints = []
     try:
-        return bo.Optimizer(space, method=s.method, seed=s.seed, **s.options)
+        return bo.Optimizer(space, method=s.method, seed=s.seed, constraints=constraints, **s.options)
     except (bo.SpaceError, TypeError) as err:
         raise ConfigError(f"search.options: {err}") from None
 
@@ -189,9 +212,9 @@ class _Run:
         self.config, self.study, self.executor, self.callback = config, study, executor, callback
         self.folder = Path(config.results)
         self.space = build_space(config.space)
-        self.optimizer = make_optimizer(self.space, config)
         self.spec = data_mod.data_spec(config.data, self.folder)
         self.prepared = data_mod.load(self.spec)
+        self.optimizer = make_optimizer(self.space, config, self.prepared.n_inputs)
         self.objective = {**config.to_dict()["objective"], "seeds": list(config.objective.seeds)}
         trials = study.trials()
         self.next_ask = 1 + max((t.ask for t in trials), default=-1)

@@ -87,7 +87,7 @@ def test_bad_method_option_is_a_config_error():
     from ntbo.space import build_space
     config = SearchConfig.from_dict({"data": {"simulate": 10}, "search": {"options": {"acqusition": "ucb"}}})
     with pytest.raises(ConfigError, match="^search.options: .*acqusition"):
-        make_optimizer(build_space(config.space), config)
+        make_optimizer(build_space(config.space), config, n_inputs=8)
 
 
 def test_dask_without_dask_says_how_to_install():

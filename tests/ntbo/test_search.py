@@ -125,10 +125,19 @@ def test_diverging_training_is_stored_as_failed_and_the_search_goes_on(make_conf
     assert result.best.state == "complete" and math.isfinite(result.best_value)
 
 
-def test_infeasible_proposals_are_stored_but_not_trained(make_config, monkeypatch):
+def test_the_optimiser_proposes_only_topologies_within_the_neuron_budget(make_config, monkeypatch):
     calls = _count_trainings(monkeypatch)
     config = make_config(space={"depth": [1, 2], "width": [2, 16]}, constraint={"max_neurons": 10},
                          search={"budget": 3, "q": 1})
+    result = ntbo.search(config)
+    assert len(result.trials) == 3 == len(calls) and result.counts["infeasible"] == 0
+    assert all(t.resources["neurons"] <= 10 for t in result.trials)
+
+
+def test_infeasible_proposals_are_stored_but_not_trained(make_config, monkeypatch):
+    calls = _count_trainings(monkeypatch)
+    config = make_config(space={"depth": [1, 2], "width": [2, 16]}, constraint={"max_neurons": 10},
+                         search={"method": "cmaes", "budget": 3, "q": 1})
     result = ntbo.search(config)
     trained = [t for t in result.trials if t.state != "infeasible"]
     infeasible = [t for t in result.trials if t.state == "infeasible"]
