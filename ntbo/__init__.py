@@ -1,6 +1,6 @@
 """ntbo: the front door — topology search runner, storage, executors, CLI and the Innate API.
 
-Today `python -m ntbo` runs the optimiser demo (`ntbo.demo`): `bo.minimize` against random
+`python -m ntbo` runs the optimiser demo (`ntbo.demo`): `bo.minimize` against random
 search on Branin and Hartmann6. The topology search is `ntbo.search(config) -> SearchResult`::
 
     import ntbo
