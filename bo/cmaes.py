@@ -132,8 +132,8 @@ class Lattice:
         """
         mask = np.asarray(mask, bool).reshape(-1)
         n = mask.size
-        lower = np.full(n, -np.inf) if lower is None else np.asarray(lower, float)
-        upper = np.full(n, np.inf) if upper is None else np.asarray(upper, float)
+        lower = np.broadcast_to(-np.inf if lower is None else np.asarray(lower, float), (n,))
+        upper = np.broadcast_to(np.inf if upper is None else np.asarray(upper, float), (n,))
         return cls(jnp.asarray(mask), jnp.zeros(n), jnp.ones(n), jnp.zeros(n, bool),
                    jnp.asarray(np.ceil(lower)), jnp.asarray(np.floor(upper)),
                    jnp.full(n, -1, jnp.int32))
@@ -170,8 +170,10 @@ class Lattice:
     def snap(self, x):
         """Integers moved to their integer's position, categorical blocks made one-hot (the
         largest coordinate wins), continuous coordinates unchanged; x has shape (..., n)."""
-        block_max = jnp.max(jnp.where(self.same_block(), x[..., None, :], -jnp.inf), axis=-1)
-        onehot = (x >= block_max).astype(x.dtype)
+        n = x.shape[-1]
+        segment = jnp.where(self.group >= 0, self.group, jnp.arange(n))  # blocks, else itself
+        block_max = jax.ops.segment_max(jnp.moveaxis(x, -1, 0), segment, num_segments=n)
+        onehot = (x >= jnp.moveaxis(block_max[segment], 0, -1)).astype(x.dtype)
         return jnp.where(self.discrete, self.position(self.level(x)),
                          jnp.where(self.group >= 0, onehot, x))
 
@@ -204,7 +206,7 @@ class CMAParams:
         alpha: margin, least probability of leaving an integer's interval (0 turns it off).
         tol_fun, tol_x: termination tolerances on value ranges and on step lengths.
         lower, upper: (n,) bounds of the continuous coordinates (+-inf for none).
-        lattice: the integer coordinates.
+        lattice: the integer coordinates and categorical blocks.
     """
 
     weights: jax.Array
@@ -425,8 +427,9 @@ def tell(state: CMAState, x, values, params: CMAParams) -> CMAState:
         params: the parameters.
 
     Returns:
-        The new state: mean, paths, C, sigma (Hansen 2016, eqs. 39-47), then the margin
-        correction of the integer coordinates and a fresh eigendecomposition of C.
+        The new state: mean, evolution paths, C and sigma as in the tutorial's algorithm
+        summary, the margin correction of integers and categorical blocks, and a fresh
+        eigendecomposition of C.
     """
     n = params.dim
     values = jnp.where(jnp.isfinite(values), values, jnp.inf)
@@ -546,7 +549,7 @@ STOP_REASONS = ("tolfun", "tolx", "noeffectaxis", "noeffectcoord", "conditioncov
 
 @jax.jit
 def stop_reasons(state: CMAState, params: CMAParams) -> dict:
-    """Termination criteria of the IPOP-CMA-ES (Hansen 2009, BBOB; pycma's defaults).
+    """Termination criteria that trigger an IPOP restart (Auger & Hansen 2005; Hansen 2009).
 
     - tolfun: after 10 + ceil(30 n / lambda) generations, the range of their best values and of
       the last generation's values is below `tol_fun`.
@@ -689,6 +692,9 @@ def minimize_jax(fun: Callable, x0, sigma0: float, *, seed: int = 0, popsize: in
     lattice = None if integer is None else Lattice.integers(integer, lower, upper)
     if integer is not None and lattice.discrete.shape != (n,):
         raise SpaceError(f"integer has {lattice.discrete.shape[0]} entries, x0 has {n}")
+    box_lo = np.broadcast_to(-np.inf if lower is None else np.asarray(lower, float), (n,))
+    box_hi = np.broadcast_to(np.inf if upper is None else np.asarray(upper, float), (n,))
+    bounded = bool(np.isfinite(box_lo).all() and np.isfinite(box_hi).all())
     if integer is not None:  # integers are clipped to their range by the lattice, not mirrored
         mask = np.asarray(lattice.discrete)
         lower = None if lower is None else np.where(mask, -np.inf, np.broadcast_to(lower, (n,)))
@@ -700,9 +706,8 @@ def minimize_jax(fun: Callable, x0, sigma0: float, *, seed: int = 0, popsize: in
         params = make_params(n, lam * 2 ** r, lower=lower, upper=upper, lattice=lattice,
                              alpha=alpha, tol_fun=tol_fun, tol_x=tol_x)
         key, k_mean, k_run = jax.random.split(key, 3)
-        bounded = bool(jnp.all(jnp.isfinite(params.lower) & jnp.isfinite(params.upper)))
-        mean = x0 if r == 0 or not bounded else np.asarray(
-            params.lower + (params.upper - params.lower) * jax.random.uniform(k_mean, (n,)))
+        mean = x0 if r == 0 or not bounded else (
+            box_lo + (box_hi - box_lo) * np.asarray(jax.random.uniform(k_mean, (n,))))
         state = run(k_run, init(mean, sigma0, params), params, fun, max_evals - evaluations, ftarget)
         evaluations += int(state.evaluations)
         generations += int(state.generation)
@@ -791,7 +796,10 @@ class CMAES:
             raise SpaceError(f"sigma0={self.sigma0!r} must be a positive number")
         if isinstance(self.restarts, bool) or not isinstance(self.restarts, int) or self.restarts < 0:
             raise SpaceError(f"restarts={self.restarts!r} must be a non-negative integer")
-        self._params(self.popsize or default_popsize(self.space.dim))  # validates the rest
+        self._params(self._first_popsize())  # validates the rest
+
+    def _first_popsize(self) -> int:
+        return default_popsize(self.space.dim) if self.popsize is None else self.popsize
 
     def _params(self, popsize: int) -> CMAParams:
         dim = self.space.dim
@@ -802,7 +810,7 @@ class CMAES:
                            alpha=self.alpha, tol_fun=self.tol_fun, tol_x=self.tol_x)
 
     def init(self, seed: int = 0) -> CMAESState:
-        params = self._params(self.popsize or default_popsize(self.space.dim))
+        params = self._params(self._first_popsize())
         return self._fresh(init(np.full(self.space.dim, 0.5), self.sigma0, params), params, 0)
 
     def _fresh(self, es, params, restarts) -> CMAESState:
@@ -835,10 +843,9 @@ class CMAES:
         values = np.asarray(values, np.float64).reshape(-1)
         told, vals = state.told.copy(), state.values.copy()
         for u, v in zip(U, values):
-            open_ = state.asked & ~told
-            hits = np.flatnonzero(open_ & (np.max(np.abs(state.points - u), axis=1) <= 1e-9)) \
-                if len(told) else []
-            if len(hits):
+            waiting = np.flatnonzero(state.asked & ~told)
+            hits = waiting[np.max(np.abs(state.points[waiting] - u), axis=1) <= 1e-9]
+            if hits.size:
                 told[hits[0]], vals[hits[0]] = True, v
         state = dataclasses.replace(state, told=_frozen(told), values=_frozen(vals))
         lam = state.params.popsize
@@ -848,10 +855,12 @@ class CMAES:
         es, stop = _update(state.es, jnp.asarray(state.samples[members]), jnp.asarray(vals[members]),
                            state.params)
         params, restarts = state.params, state.restarts
-        if restarts < self.restarts and bool(stop):
-            restarts += 1
-            params = self._params(2 * lam)
-            key = jax.random.fold_in(jax.random.key(self.seed), restarts)
+        broken = not (np.isfinite(es.mean).all() and np.isfinite(es.sigma))
+        if bool(stop) and (restarts < self.restarts or broken):
+            # IPOP: twice the population from a random mean (a broken state restarts regardless).
+            key = jax.random.fold_in(jax.random.key(self.seed), restarts + 1)
+            if restarts < self.restarts:
+                restarts, params = restarts + 1, self._params(2 * lam)
             es = init(np.asarray(jax.random.uniform(key, (self.space.dim,))), self.sigma0, params)
         return self._fresh(es, params, restarts)
 
