@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.scipy.special import log_ndtr
 from scipy.stats import qmc
 
 from bo import acquisition as acq
@@ -304,6 +305,7 @@ class GPSearch:
             params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
                                       refine=self.fit_refine, seed=self.seed + len(X))
         state = dataclasses.replace(state, params=params, fit_capacity=cap)
+        feasibility = None if ok.all() else _failure_model(state, params, self.kernel)
 
         avoid = np.vstack([state.X, pending])
         avoid_cap = gplib.capacity(len(avoid) + n)
@@ -324,7 +326,8 @@ class GPSearch:
             shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
             raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
                       else np.ones(len(raw), bool))
-            cands, scores = _propose(k, gp, jnp.asarray(shifted), jnp.asarray(raw_ok), jnp.asarray(avoid_p),
+            cands, scores = _propose(k, gp, feasibility, jnp.asarray(shifted), jnp.asarray(raw_ok),
+                                     jnp.asarray(avoid_p),
                                      jnp.asarray(avoid_mask), self.beta, space=self.space,
                                      acquisition=self.acquisition, n_starts=self.n_starts, steps=self.steps,
                                      mes_samples=self.mes_samples, ts_features=self.ts_features)
@@ -341,6 +344,21 @@ class GPSearch:
                 gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, u[None], self.kernel)
                 n_real += 1
         return chosen, state
+
+
+def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib.GP:
+    """A GP on +1 (succeeded) / -1 (failed) labels of every told point; p(success) = Phi(mean / std).
+
+    Failed trials (a diverged training) are unknown constraints (Gardner et al. 2014); this
+    regression-on-labels probit model borrows the objective's hyperparameters: fitted on its own,
+    a step in the labels drives the length scales so short that p(success) reverts to the base
+    rate a little way from each failure and the acquisition walks straight back in.
+    """
+    ok = np.isfinite(state.y)
+    X, labels, mask = gplib.pad(state.X, np.where(ok, 1.0, -1.0))
+    mean, std = gplib.standardize(labels, mask)
+    return gplib.condition(params, jnp.asarray(X), jnp.asarray((labels - mean) / std * mask),
+                           jnp.asarray(mask), jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
 
 
 def _add_fantasies(gp, Xp, ys, mask, start, U, kernel):
@@ -387,11 +405,14 @@ def _random_new_points(key, space: Space, n: int, avoid_groups, constraints=None
 
 @partial(jax.jit, static_argnames=("space", "acquisition", "n_starts", "steps", "mes_samples",
                                    "ts_features"))
-def _propose(key, gp, raw, raw_ok, avoid, avoid_mask, beta, *, space, acquisition, n_starts, steps,
-             mes_samples, ts_features):
+def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, space, acquisition, n_starts,
+             steps, mes_samples, ts_features):
     """Maximise the acquisition: score candidates, refine the best by Adam, round, rank.
 
     Args:
+        gp: the objective's GP; feasibility: the GP of success labels, or None without failures.
+            With it, EI and MES are multiplied by p(success) and the other utilities (log-EI,
+            log-PI, UCB, Thompson) get log p(success) added.
         raw: (r, dim) candidates in the unit cube; raw_ok: (r,) False for infeasible ones.
         avoid, avoid_mask: padded points that must not be proposed again.
 
@@ -403,14 +424,13 @@ def _propose(key, gp, raw, raw_ok, avoid, avoid_mask, beta, *, space, acquisitio
     best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
 
     if acquisition == "ts":
-        path = acq.sample_path(key, gp, ts_features)
-        utility = path
+        objective_utility = acq.sample_path(key, gp, ts_features)
     else:
         if acquisition == "mes":
             m, v = gplib.posterior(gp, raw_rounded)
             max_samples = acq.gumbel_max_samples(key, m, jnp.sqrt(v), best, mes_samples)
 
-        def utility(x):
+        def objective_utility(x):
             mean, var = gplib.posterior(gp, x)
             std = jnp.sqrt(var)
             if acquisition == "logei":
@@ -422,6 +442,14 @@ def _propose(key, gp, raw, raw_ok, avoid, avoid_mask, beta, *, space, acquisitio
             if acquisition == "ucb":
                 return acq.ucb(mean, std, beta)
             return acq.mes(mean, std, max_samples)
+
+    def utility(x):
+        u = objective_utility(x)
+        if feasibility is None:
+            return u
+        fm, fv = gplib.posterior(feasibility, x)
+        log_p = log_ndtr((feasibility.y_mean + feasibility.y_std * fm) / (feasibility.y_std * jnp.sqrt(fv)))
+        return u * jnp.exp(log_p) if acquisition in ("ei", "mes") else u + log_p
 
     raw_values = jnp.where(raw_ok, utility(raw_rounded), -jnp.inf)
     top = jnp.argsort(-raw_values)[:n_starts]

@@ -72,3 +72,24 @@ def test_constraint_errors_are_clear():
         bo.Optimizer(BRANIN_SPACE, method="random", constraints=[lambda p: p["nope"]]).ask()
     with pytest.raises(SpaceError, match="does not take known constraints"):
         bo.Optimizer(BRANIN_SPACE, method="cmaes", constraints=[disk])
+
+
+def test_failed_trials_lower_the_probability_of_proposing_there():
+    """The objective improves towards x < 0.3, where every trial fails (training diverges)."""
+    space = Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)])
+
+    def fails_on_the_left(p):
+        return float("nan") if p["x"] < 0.3 else p["x"] + 0.1 * (p["y"] - 0.5) ** 2
+
+    result = bo.minimize(fails_on_the_left, space, budget=26, seed=0, n_initial=8)
+    guided = result.xs[8:]
+    deep_in_failing_region = sum(p["x"] < 0.2 for p in guided)  # probing the edge is fair
+    assert deep_in_failing_region <= 2, [round(p["x"], 3) for p in guided]
+    assert result.x["x"] < 0.33  # and it still finds the edge of the feasible region
+
+
+def test_without_failures_the_search_goes_where_the_objective_points():
+    """Control for the test above: the same objective without failures is pursued below 0.3."""
+    space = Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)])
+    result = bo.minimize(lambda p: p["x"] + 0.1 * (p["y"] - 0.5) ** 2, space, budget=26, seed=0, n_initial=8)
+    assert sum(p["x"] < 0.2 for p in result.xs[8:]) >= 10
