@@ -107,8 +107,8 @@ def test_one_update_matches_the_tutorials_equations():
     np.testing.assert_allclose(new.path_c, pc, rtol=1e-12)
     np.testing.assert_allclose(new.cov, C, rtol=1e-10, atol=1e-14)
     assert float(new.sigma) == pytest.approx(sigma * np.exp(cs / ds * (np.linalg.norm(ps) / chi - 1)))
-    np.testing.assert_allclose(np.asarray(new.basis) * np.asarray(new.scales) ** 2 @ np.asarray(new.basis).T,
-                               C, atol=1e-12)
+    basis, scales = np.asarray(new.basis), np.asarray(new.scales)
+    np.testing.assert_allclose(basis * scales ** 2 @ basis.T, C, atol=1e-12)
 
 
 def test_non_finite_values_rank_last():
