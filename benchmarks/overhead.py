@@ -26,8 +26,8 @@ first-use set-up are not billed to it. A measurement is repeated (each repetitio
 three times while the repetitions add up to under 5 s, and the median is reported; slow ones run
 once. ntbo's first repetition (its second ask) is also shown on its own: a recompilation there
 would show up in it.
-A per-method time cap skips configurations predicted (from the same method's previous, smaller
-n: 2 x its seconds per suggestion x (n / n_prev)^2, set-up included) to take longer than
+A per-method time cap skips configurations whose suggestion is predicted (from the same
+method's previous, smaller n: its seconds per suggestion x (n / n_prev)^1.5) to take longer than
 ``--cap`` seconds; the table says so.
 Peers that are not installed are skipped with a message.
 
@@ -57,7 +57,7 @@ from benchmarks.functions import StyblinskiTang
 
 FULL_NS = (50, 200, 500, 1000)
 FULL_DS = (2, 6, 15)
-QUICK_NS = (50, 500)
+QUICK_NS = (50, 200, 500)
 QUICK_DS = (2, 6)
 METHODS = ("ntbo", "bayes_opt", "optuna", "botorch", "skopt")
 # The module whose absence means "peer not installed", and the pip name to suggest.
@@ -288,17 +288,17 @@ def available(method: str) -> tuple[bool, str]:
 
 
 def predicted_seconds(history: dict, method: str, n: int, d: int) -> float | None:
-    """Predicted wall time of (method, n, d): set-up plus one timed suggestion.
+    """Predicted seconds per suggestion of (method, n, d).
 
     ``history`` maps (method, n, d) to the median seconds per suggestion measured. The largest
-    smaller n of the same method and d is scaled by (n / n_prev)^2, and doubled because the
-    set-up (skopt's ``tell`` of n-1 points fits its model too) costs about one suggestion.
+    smaller n of the same method and d is scaled by (n / n_prev)^1.5: between the n^1 of
+    fixed per-call costs, which dominate at small n, and the n^2 to n^3 of GP algebra.
     """
     previous = [(m, t) for (meth, m, dd), t in history.items() if meth == method and dd == d and m < n]
     if not previous:
         return None
     n_prev, t_prev = max(previous)
-    return 2.0 * t_prev * (n / n_prev) ** 2
+    return t_prev * (n / n_prev) ** 1.5
 
 
 def warm_up(methods, log=print) -> None:
@@ -394,14 +394,13 @@ def markdown_table(records, methods, header: dict, notes: list[str]) -> str:
                 else:
                     row.append("-")
         lines.append("| " + " | ".join(row) + " |")
+    notes = list(notes)
+    notes += [f"{r['method']} at n={r['n']}, d={r['d']} skipped: {r['skipped']}."
+              for r in records if "skipped" in r]
+    notes += [f"{r['method']} at n={r['n']}, d={r['d']} failed: {r['error']}."
+              for r in records if "error" in r]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
-    skipped = [r for r in records if "skipped" in r]
-    errors = [r for r in records if "error" in r]
-    for r in skipped:
-        lines.append(f"- {r['method']} at n={r['n']}, d={r['d']} skipped: {r['skipped']}.")
-    for r in errors:
-        lines.append(f"- {r['method']} at n={r['n']}, d={r['d']} failed: {r['error']}.")
     return "\n".join(lines) + "\n"
 
 
