@@ -43,10 +43,10 @@ def test_repeat_stops_when_slow():
     assert overhead._repeat(lambda: 100.0) == [100.0]
 
 
-def test_predicted_seconds_scales_quadratically():
+def test_predicted_seconds_scales_with_n_to_the_1_5():
     history = {("skopt", 50, 6): 2.0, ("skopt", 200, 6): 10.0, ("skopt", 200, 2): 99.0}
     assert overhead.predicted_seconds(history, "skopt", 50, 6) is None
-    assert overhead.predicted_seconds(history, "skopt", 400, 6) == pytest.approx(80.0)
+    assert overhead.predicted_seconds(history, "skopt", 800, 6) == pytest.approx(80.0)
     assert overhead.predicted_seconds(history, "optuna", 400, 6) is None
 
 
@@ -65,11 +65,11 @@ def test_run_all_caps_and_reports(monkeypatch):
     monkeypatch.setitem(overhead.RUNNERS, "skopt", slow)
     monkeypatch.setitem(overhead.RUNNERS, "optuna", broken)
     monkeypatch.setattr(overhead, "warm_up", lambda methods, log: None)
-    records = overhead.run_all(["skopt", "optuna"], ns=(5, 50), ds=(2,), cap=1000.0,
+    records = overhead.run_all(["skopt", "optuna"], ns=(5, 50), ds=(2,), cap=100.0,
                                log=lambda *a: None)
     by = {(r["method"], r["n"]): r for r in records}
     assert by[("skopt", 5)]["median"] == 10.0
-    assert "cap" in by[("skopt", 50)]["skipped"]          # 2 * 10 s * 100 > 1000 s
+    assert "cap" in by[("skopt", 50)]["skipped"]          # 10 s * 10^1.5 > 100 s
     assert "boom" in by[("optuna", 50)]["error"]
 
     table = overhead.markdown_table(records, ["skopt", "optuna"], {"load": "1 2 3"}, ["a note"])
