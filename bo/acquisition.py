@@ -174,3 +174,49 @@ def sample_path(key, gp: gplib.GP, n_features: int = 1024):
         return prior(x) + Ks @ update
 
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch (q-point) expected improvement by Monte Carlo with the reparameterisation trick
+# (Wilson et al. 2018, "Maximizing acquisition functions for Bayesian optimization"), and its
+# smoothed log form qLogEI (Ament et al. 2023).
+
+
+def joint_posterior(gp: gplib.GP, Xq):
+    """Joint posterior mean (q,) and covariance (q, q) of the latent function at Xq (q, d)."""
+    Ks = gplib.cross_covariance(gp.kernel, gp.params, Xq, gp.X) * gp.mask[None, :]
+    V = Ks @ gp.L_inv.T
+    cov = gplib.cross_covariance(gp.kernel, gp.params, Xq, Xq) - V @ V.T
+    return Ks @ gp.alpha, cov
+
+
+def batch_samples(mean, cov, base):
+    """Posterior samples (s, q) from base normal draws (s, q): mean + chol(cov) z."""
+    q = mean.shape[0]
+    jitter = 1e-9 * jnp.maximum(jnp.mean(jnp.diag(cov)), 1e-12)
+    L = jnp.linalg.cholesky(0.5 * (cov + cov.T) + jitter * jnp.eye(q))
+    return mean[None, :] + base @ L.T
+
+
+def qei(mean, cov, best, base):
+    """Monte Carlo q-EI: the mean over samples of max_j (f_j - best)^+; unbiased."""
+    improvement = jnp.max(batch_samples(mean, cov, base) - best, axis=-1)
+    return jnp.mean(jnp.maximum(improvement, 0.0))
+
+
+def _log_softplus(t):
+    """log(softplus(t)), exact in float64 for every t (softplus(t) ~ exp(t) below -30)."""
+    low = t < -30.0
+    return jnp.where(low, t, jnp.log(jax.nn.softplus(jnp.where(low, 0.0, t))))
+
+
+def qlog_ei(mean, cov, best, base, tau_max=1e-2, tau_relu=1e-3):
+    """qLogEI: log of a smoothed q-EI, with useful gradients where q-EI is numerically zero.
+
+    The max over the batch becomes tau_max * logsumexp(./tau_max) and the positive part a
+    softplus of temperature tau_relu; the mean over samples is taken in log space.
+    """
+    samples = batch_samples(mean, cov, base) - best
+    smooth_max = tau_max * jax.scipy.special.logsumexp(samples / tau_max, axis=-1)
+    log_improvement = np.log(tau_relu) + _log_softplus(smooth_max / tau_relu)
+    return jax.scipy.special.logsumexp(log_improvement) - np.log(samples.shape[0])

@@ -55,12 +55,13 @@ class Optimizer:
 
     Args:
         space: a `bo.Space` (or a list of parameters).
-        method: "gp" (default), "random", "sobol" or "grid".
+        method: "gp" (default), "cmaes", "random", "sobol" or "grid".
         seed: makes the run reproducible.
         constraints: known constraints, functions point -> float that are <= 0 where the point
             is feasible (see `bo.constraints`); every proposal satisfies them.
         **options: options of the method's strategy (for "gp": acquisition, kernel, n_initial,
-            noise, ...; for "grid": levels); see `bo.strategies`.
+            noise, ...; for "cmaes": sigma0, popsize, restarts; for "grid": levels); see
+            `bo.strategies` and `bo.cmaes`.
 
     Example:
         >>> opt = Optimizer(Space([Real("x", -2, 2)]), seed=0)
@@ -153,7 +154,7 @@ def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int,
         fun: maps a point (dict) to a float; NaN or inf marks a failed evaluation.
         space: a `bo.Space` or a list of parameters.
         budget: number of evaluations.
-        method: "gp", "random", "sobol" or "grid".
+        method: "gp", "cmaes", "random", "sobol" or "grid".
         seed: reproducibility.
         batch_size: points proposed per `ask` (the last batch may be smaller).
         constraints: known constraints, functions point -> float, <= 0 where feasible.

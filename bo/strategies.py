@@ -34,7 +34,7 @@ from bo import gp as gplib
 from bo.cmaes import CMAES
 from bo.space import Categorical, Space, SpaceError
 
-ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes")
+ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes", "qlogei")
 _DUPLICATE_TOL = 1e-9
 
 
@@ -215,7 +215,9 @@ class GPSearch:
 
     Args:
         space: the space.
-        acquisition: "logei" (default), "ei", "pi", "ucb", "ts" (Thompson) or "mes".
+        acquisition: "logei" (default), "ei", "pi", "ucb", "ts" (Thompson), "mes", or "qlogei":
+            a batch from `ask(n)` is optimised jointly under Monte Carlo qLogEI (the other
+            acquisitions build batches greedily with Kriging-believer fantasies).
         kernel: "matern52" (default), "matern32", "matern12" or "rbf".
         n_initial: size of the scrambled-Sobol initial design.
         noise: learn a noise variance (False for noiseless objectives pins it at the floor).
@@ -320,16 +322,30 @@ class GPSearch:
             n_real += len(fantasies)
         raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
-        for i in range(n):
+        if self.acquisition == "qlogei":
+            batch = np.asarray(_propose_batch(jax.random.fold_in(key, n), gp, jnp.asarray(raw), q=n,
+                                              space=self.space, n_starts=self.n_starts, steps=self.steps))
+            # Keep the batch's valid points; the greedy loop below fills in for the others.
+            ok_batch = constraints.feasible(batch) if constraints else np.ones(n, bool)
+            for u, feasible in zip(batch, ok_batch):
+                if feasible and not _is_duplicate(u, [avoid_p[avoid_mask > 0]]):
+                    chosen.append(u)
+                    avoid_p[len(avoid) + len(chosen) - 1] = u
+                    avoid_mask[len(avoid) + len(chosen) - 1] = 1.0
+            if chosen and len(chosen) < n:
+                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(chosen), self.kernel)
+                n_real += len(chosen)
+        for i in range(len(chosen), n):
             k_shift, k = jax.random.split(jax.random.fold_in(key, i))
             # A random shift of the Sobol net (Cranley-Patterson rotation): fresh candidates each call.
             shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
             raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
                       else np.ones(len(raw), bool))
+            greedy = "logei" if self.acquisition == "qlogei" else self.acquisition
             cands, scores = _propose(k, gp, feasibility, jnp.asarray(shifted), jnp.asarray(raw_ok),
                                      jnp.asarray(avoid_p),
                                      jnp.asarray(avoid_mask), self.beta, space=self.space,
-                                     acquisition=self.acquisition, n_starts=self.n_starts, steps=self.steps,
+                                     acquisition=greedy, n_starts=self.n_starts, steps=self.steps,
                                      mes_samples=self.mes_samples, ts_features=self.ts_features)
             cands, scores = np.asarray(cands), np.asarray(scores)
             usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
@@ -480,6 +496,38 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
     values = jnp.where(repeats | earlier | ~jnp.isfinite(values), -jnp.inf, values)
     order = jnp.argsort(-values)
     return cands[order], values[order]
+
+
+@partial(jax.jit, static_argnames=("q", "space", "n_starts", "steps", "n_samples", "n_raw_batches"))
+def _propose_batch(key, gp, raw, *, q, space, n_starts, steps, n_samples=128, n_raw_batches=256):
+    """Jointly maximise qLogEI over q points: score random q-subsets of the candidates, refine the
+    best `n_starts` batches by Adam with straight-through rounding, return the best batch (q, dim).
+    Base samples are fixed for the whole optimisation (sample average approximation)."""
+    k_pick, k_shift, k_base = jax.random.split(key, 3)
+    shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
+    base = jax.random.normal(k_base, (n_samples, q))
+    best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
+
+    def utility(Xq):
+        mean, cov = acq.joint_posterior(gp, space.round_straight_through(Xq))
+        return acq.qlog_ei(mean, cov, best, base)
+
+    picks = jax.random.choice(k_pick, raw.shape[0], (n_raw_batches, q))
+    batches = shifted[picks]
+    values = jax.vmap(utility)(batches)
+    x = batches[jnp.argsort(-values)[:n_starts]]
+    opt = optax.adam(optax.cosine_decay_schedule(0.05, steps, alpha=0.02))
+
+    def step(carry, _):
+        x, opt_state = carry
+        g = jax.grad(lambda x: -jnp.sum(jax.vmap(utility)(x)))(x)
+        updates, opt_state = opt.update(jnp.where(jnp.isfinite(g), g, 0.0), opt_state)
+        return (jnp.clip(optax.apply_updates(x, updates), 0.0, 1.0), opt_state), None
+
+    (x, _), _ = jax.lax.scan(step, (x, opt.init(x)), None, length=steps)
+    refined = space.round(x)
+    final = jax.vmap(utility)(refined)
+    return refined[jnp.argmax(jnp.where(jnp.isfinite(final), final, -jnp.inf))]
 
 
 STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}

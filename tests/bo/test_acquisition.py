@@ -85,3 +85,40 @@ def test_thompson_paths_have_the_posterior_mean_and_covariance():
     assert np.all(np.abs(sample_mean - np.asarray(mean)) < 5 * se)
     np.testing.assert_allclose(np.diag(sample_cov), np.asarray(var), rtol=0.15)
     np.testing.assert_allclose(sample_cov, np.asarray(cov), atol=0.15 * float(np.max(var)))
+
+
+def test_monte_carlo_qei_at_q1_matches_closed_form_ei():
+    rng = np.random.default_rng(7)
+    X = rng.random((10, 2))
+    y = np.cos(4 * X[:, 0]) + X[:, 1]
+    model = gp.fit(X, y, params=gp.GPParams(jnp.log(jnp.array([0.3, 0.5])), jnp.array(0.0),
+                                            jnp.log(jnp.array(1e-3))))
+    best = float(np.median(np.asarray(model.y)[:10]))  # an incumbent that leaves EI measurable
+    n = 20000
+    base = jax.random.normal(jax.random.key(3), (n, 1))
+    for x in rng.random((3, 2)):
+        mean, cov = acq.joint_posterior(model, jnp.asarray(x[None]))
+        mc = float(acq.qei(mean, cov, best, base))
+        std = float(jnp.sqrt(cov[0, 0]))
+        exact = float(acq.ei(mean[0], std, best))
+        improvements = np.maximum(np.asarray(mean[0] + std * base[:, 0]) - best, 0.0)
+        se = improvements.std() / np.sqrt(n)
+        assert exact > 1e-3 and abs(mc - exact) < 4 * se, (mc, exact, se)
+
+
+def test_qei_of_a_batch_beats_its_best_member_and_qlogei_tracks_it():
+    rng = np.random.default_rng(8)
+    X = rng.random((12, 2))
+    model = gp.fit(X, np.sin(5 * X[:, 0]) * X[:, 1], params=gp.GPParams(
+        jnp.log(jnp.array([0.2, 0.3])), jnp.array(0.0), jnp.log(jnp.array(1e-3))))
+    best = float(np.max(np.asarray(model.y)[:12]))
+    base = jax.random.normal(jax.random.key(4), (4096, 3))
+    Xq = jnp.asarray(rng.random((3, 2)))
+    mean, cov = acq.joint_posterior(model, Xq)
+    joint = float(acq.qei(mean, cov, best, base))
+    singles = [float(acq.qei(mean[i:i + 1], cov[i:i + 1, i:i + 1], best, base[:, :1])) for i in range(3)]
+    assert joint >= max(singles) - 1e-12
+    assert float(acq.qlog_ei(mean, cov, best, base)) == pytest.approx(np.log(joint), abs=0.05)
+    # Far below the incumbent q-EI underflows; qLogEI stays finite with a finite gradient.
+    g = jax.grad(lambda m: acq.qlog_ei(m, cov, best + 50.0, base))(mean)
+    assert np.isfinite(float(acq.qlog_ei(mean, cov, best + 50.0, base))) and np.all(np.isfinite(g))

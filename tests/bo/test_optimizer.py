@@ -167,3 +167,10 @@ def test_bad_method_and_options_are_named():
         bo.minimize(lambda p: "bad", BRANIN_SPACE, 2)
     with pytest.raises(SpaceError, match="list of points"):
         bo.Optimizer(BRANIN_SPACE).tell({"x1": 0, "x2": 0}, [1.0])
+
+
+def test_joint_qlogei_batches_are_valid_and_distinct():
+    result = bo.minimize(mixed_objective, MIXED, budget=14, seed=2, n_initial=6, batch_size=4,
+                         acquisition="qlogei")
+    _check_valid_and_distinct(result.xs)
+    assert result.fun < 3.0
