@@ -197,6 +197,7 @@ class GPState:
         y: (n,) the GP's targets, -value; NaN for failed trials.
         params: the last MAP hyperparameters (warm start), or None.
         fit_capacity: the capacity bucket `params` were fitted in.
+        fit_n: how many successful observations they were fitted to.
         n_initial_asked: how many points of the initial Sobol design have been drawn. The design
             runs while fewer than `n_initial` points are told or pending, so points told
             without being asked count towards it.
@@ -206,6 +207,7 @@ class GPState:
     y: np.ndarray
     params: gplib.GPParams | None = None
     fit_capacity: int = 0
+    fit_n: int = 0
     n_initial_asked: int = 0
 
 
@@ -231,6 +233,9 @@ class GPSearch:
             the previous MAP (or the prior centre, if better) is refined alone, which takes a few
             evaluations because one new point moves the MAP little.
         fit_refine: see `fit_restarts`.
+        refit_growth: within a bucket, the MAP is refined once the data have grown by this
+            fraction since the last fit (1/64: every ask up to 64 points, every 8th at 500),
+            a change far inside the posterior's width that would cost most of an ask.
         mes_samples: sampled maxima for MES.
         ts_features: random Fourier features per Thompson path.
         seed: seeds the initial design and the fit's random starts.
@@ -247,6 +252,7 @@ class GPSearch:
     steps: int = 100
     fit_restarts: int = 16
     fit_refine: int = 2
+    refit_growth: float = 1 / 64
     mes_samples: int = 16
     ts_features: int = 1024
     seed: int = 0
@@ -300,13 +306,16 @@ class GPSearch:
         Xp, yp, mask = gplib.pad(X, y, cap)
         mean, std = gplib.standardize(yp, mask)
         ys = (yp - mean) / std * mask
-        if state.params is not None and state.fit_capacity == cap:
+        if state.params is None or state.fit_capacity != cap:
+            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
+                                      refine=self.fit_refine, seed=self.seed + len(X))
+        elif len(X) - state.fit_n >= self.refit_growth * len(X):
             params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, init=state.params,
                                       restarts=0, refine=1)
         else:
-            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
-                                      refine=self.fit_refine, seed=self.seed + len(X))
-        state = dataclasses.replace(state, params=params, fit_capacity=cap)
+            params = state.params
+        if params is not state.params:
+            state = dataclasses.replace(state, params=params, fit_capacity=cap, fit_n=len(X))
         feasibility = None if ok.all() else _failure_model(state, params, self.kernel)
 
         avoid = np.vstack([state.X, pending])

@@ -68,7 +68,7 @@ def test_run_all_caps_and_reports(monkeypatch):
     records = overhead.run_all(["skopt", "optuna"], ns=(5, 50), ds=(2,), cap=100.0,
                                log=lambda *a: None)
     by = {(r["method"], r["n"]): r for r in records}
-    assert by[("skopt", 5)]["median"] == 10.0
+    assert by[("skopt", 5)]["mean"] == 10.0
     assert "cap" in by[("skopt", 50)]["skipped"]          # 10 s * 10^1.5 > 100 s
     assert "boom" in by[("optuna", 50)]["error"]
 
@@ -79,9 +79,9 @@ def test_run_all_caps_and_reports(monkeypatch):
 
 def test_table_ratios():
     records = [
-        {"method": "ntbo", "n": 50, "d": 2, "seconds": [0.1, 0.2, 0.2], "median": 0.2,
+        {"method": "ntbo", "n": 50, "d": 2, "seconds": [0.1, 0.2, 0.2], "mean": 0.2,
          "first": 3.0},
-        {"method": "botorch", "n": 50, "d": 2, "seconds": [2.0], "median": 2.0},
+        {"method": "botorch", "n": 50, "d": 2, "seconds": [2.0], "mean": 2.0},
     ]
     table = overhead.markdown_table(records, ["ntbo", "botorch"], {}, [])
     assert "| 2 | 50 | 0.2 | 2 | 3 | 0.1 | 10.0x |" in table
@@ -89,7 +89,7 @@ def test_table_ratios():
 
 def test_plot_writes_png(tmp_path):
     pytest.importorskip("matplotlib")
-    records = [{"method": "ntbo", "n": n, "d": 2, "median": 0.01 * n} for n in (50, 200)]
+    records = [{"method": "ntbo", "n": n, "d": 2, "mean": 0.01 * n} for n in (50, 200)]
     overhead.plot(records, ["ntbo"], tmp_path / "o.png")
     assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
