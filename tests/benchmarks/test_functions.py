@@ -103,12 +103,11 @@ def test_suite_dimensions():
 
 @pytest.mark.parametrize("fn", ALL, ids=repr)
 def test_space_matches_bounds(fn):
-    bo = pytest.importorskip("bo")
-    if not hasattr(bo, "Space"):
-        pytest.skip("bo.Space not available yet")
+    import bo
+
     space = fn.space()
     assert isinstance(space, bo.Space)
-    dims = list(getattr(space, "dimensions", getattr(space, "params", space)))
+    dims = list(space.params)
     assert [d.name for d in dims] == fn.names
     for d, (lo, hi) in zip(dims, fn.bounds):
         assert isinstance(d, bo.Real)

@@ -12,17 +12,6 @@ from benchmarks import overhead, sample_efficiency
 from benchmarks.functions import Branin, StyblinskiTang
 
 
-def _has_bo():
-    try:
-        import bo
-    except ImportError:
-        return False
-    return hasattr(bo, "Optimizer") and hasattr(bo, "minimize")
-
-
-needs_bo = pytest.mark.skipif(not _has_bo(), reason="bo.Optimizer not available")
-
-
 def test_make_data_is_reproducible():
     fn, X, y = overhead.make_data(20, 3, seed=5)
     assert isinstance(fn, StyblinskiTang) and fn.dim == 3
@@ -125,7 +114,6 @@ def test_botorch_suggest_in_unit_cube():
     assert u.shape == (2,) and np.all((u >= 0) & (u <= 1))
 
 
-@needs_bo
 def test_ntbo_overhead_runner():
     fn, X, y = overhead.make_data(16, 2, seed=2)
     rec = overhead.run_ntbo(fn, X, y, seed=0)
@@ -159,7 +147,6 @@ def test_botorch_loop_budget():
     assert rec["regret"] >= 0 and np.all(np.diff(rec["trace"]) <= 0)
 
 
-@needs_bo
 def test_cli_resumes_from_cache(tmp_path, capsys):
     args = ["--seeds", "2", "--budget", "6", "--n-initial", "3", "--methods", "ntbo-random",
             "--functions", "branin", "--out", str(tmp_path)]
