@@ -16,10 +16,10 @@ import dataclasses
 import math
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+import bo
 import nets
 
 from ntbo.storage import Study, Trial, plain_json
@@ -112,18 +112,6 @@ def _replace(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def pareto_front(costs: Sequence[float], values: Sequence[float]) -> list[int]:
-    """Indices of the points no other point beats in both cost and value (both minimised),
-    sorted by cost; of equal points the first is kept."""
-    order = sorted(range(len(costs)), key=lambda i: (costs[i], values[i], i))
-    front, best = [], math.inf
-    for i in order:
-        if values[i] < best:
-            front.append(i)
-            best = values[i]
-    return front
-
-
 def _cost_name(trials) -> str:
     return "dsp" if all("dsp" in t.resources for t in trials) else "neurons"
 
@@ -131,7 +119,8 @@ def _cost_name(trials) -> str:
 def _front(trials) -> tuple[str, list[Trial]]:
     done = [t for t in trials if t.state == "complete"]
     name = _cost_name(done)
-    front = pareto_front([t.resources.get(name, 0) for t in done], [t.value for t in done])
+    points = np.array([[t.resources.get(name, 0), t.value] for t in done], float).reshape(-1, 2)
+    front, _ = bo.pareto.pareto_front(points)
     return name, [done[i] for i in front]
 
 

@@ -2,6 +2,7 @@
 
 import math
 import sqlite3
+import types
 
 import nets
 import pytest
@@ -60,10 +61,14 @@ def test_unwritable_folder_is_a_config_error(tmp_path):
         Study(blocker / "sub" / "study.db")
 
 
-def test_pareto_front_by_hand():
-    from ntbo.results import pareto_front
-    costs = [10, 20, 5, 20, 40, 5]
-    values = [0.3, 0.2, 0.5, 0.25, 0.2, 0.6]
-    # 5 -> 0.5 (index 2; index 5 is worse at the same cost), 10 -> 0.3, 20 -> 0.2; 40 ties 0.2: dominated
-    assert pareto_front(costs, values) == [2, 0, 1]
-    assert pareto_front([], []) == []
+def test_pareto_front_of_trials_by_hand():
+    from ntbo.results import _front
+
+    def trial(cost, value):
+        return types.SimpleNamespace(state="complete", resources={"neurons": cost}, value=value)
+
+    trials = [trial(c, v) for c, v in zip([10, 20, 5, 20, 40], [0.3, 0.2, 0.5, 0.25, 0.2])]
+    # 5 -> 0.5, 10 -> 0.3, 20 -> 0.2; 20 -> 0.25 and 40 -> 0.2 are dominated
+    name, front = _front(trials)
+    assert name == "neurons" and front == [trials[2], trials[0], trials[1]]
+    assert _front([])[1] == []
