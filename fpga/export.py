@@ -34,8 +34,8 @@ def _load_data(path):
     return x, arrays.get("y", arrays.get("y_test"))
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fpga.export", description=__doc__.split("\n")[0])
+def _parser(prog: str = "python -m fpga.export") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="saved model: stem, .npz or .json (nets.save)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--precision", default="fixed<16,6>", help="default fixed-point type")
@@ -54,9 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m fpga.export") -> int:
     """Command-line entry point; returns the exit status (0 ok, 2 user error or disagreement)."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     import nets
 
     try:

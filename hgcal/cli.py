@@ -19,10 +19,10 @@ from hgcal.simulation import Showers, simulate
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m hgcal.simulate``."""
+def build_parser(prog: str = "python -m hgcal.simulate") -> argparse.ArgumentParser:
+    """The argument parser of ``python -m hgcal.simulate`` (or of ``ntbo simulate``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m hgcal.simulate",
+        prog=prog,
         description="Fast-simulate HGCal trigger showers (electrons and charged pions) into a ROOT "
                     "ntuple with the CMSSW trigger-ntuple schema.")
     parser.add_argument("--electrons", type=int, default=0, help="number of electrons (e-)")
@@ -47,9 +47,9 @@ def _batches(electrons: int, pions: int, seed: int, batch: int, options: dict) -
             yield simulate(min(batch, count - begin), particle, seed=(seed, index, k), **options)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m hgcal.simulate") -> int:
     """Runs the command line; returns the exit status (0 ok, 2 user error)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         if args.electrons < 0 or args.pions < 0 or args.electrons + args.pions == 0:
             raise NtupleError("--electrons/--pions: give a positive number of showers to simulate")

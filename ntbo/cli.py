@@ -164,14 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "simulate":
         from hgcal.cli import main as simulate
-        return simulate(argv[1:])
+        return simulate(argv[1:], prog="ntbo simulate")
     if argv and argv[0] == "export":
         try:
             from fpga.export import main as export
         except ImportError:
             print("ntbo export needs the fpga room, which is not importable here", file=sys.stderr)
             return 2
-        return export(argv[1:])
+        return export(argv[1:], prog="ntbo export")
     args = build_parser().parse_args(argv)
     errors = _user_errors()
     try:
