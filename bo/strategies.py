@@ -35,6 +35,7 @@ from bo.cmaes import CMAES
 from bo.space import Categorical, Space, SpaceError
 
 ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes", "qlogei")
+FANTASIES = ("believer", "liar")
 _DUPLICATE_TOL = 1e-9
 
 
@@ -238,6 +239,10 @@ class GPSearch:
             a change far inside the posterior's width that would cost most of an ask.
         mes_samples: sampled maxima for MES.
         ts_features: random Fourier features per Thompson path.
+        fantasy: what pending points and earlier members of a greedy batch are assumed to have
+            returned: "believer" (Kriging believer: the posterior mean) or "liar" (constant liar
+            at the worst value observed so far, which spreads a batch out more; Ginsbourger,
+            Le Riche & Carraro 2010).
         seed: seeds the initial design and the fit's random starts.
     """
 
@@ -255,9 +260,12 @@ class GPSearch:
     refit_growth: float = 1 / 64
     mes_samples: int = 16
     ts_features: int = 1024
+    fantasy: str = "believer"
     seed: int = 0
 
     def __post_init__(self):
+        if self.fantasy not in FANTASIES:
+            raise SpaceError(f"fantasy={self.fantasy!r} is not one of {FANTASIES}")
         if self.acquisition not in ACQUISITIONS:
             raise SpaceError(f"acquisition={self.acquisition!r} is not one of {ACQUISITIONS}")
         if self.kernel not in gplib.KERNELS:
@@ -322,12 +330,13 @@ class GPSearch:
         avoid_cap = gplib.capacity(len(avoid) + n)
         avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), avoid_cap)
         n_real = len(X)
-        # Pending points enter as Kriging-believer fantasies: their target is the posterior mean.
+        # Pending points enter as fantasies (Kriging believer or constant liar).
         fantasies = list(pending)
         gp = gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
                              jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel)
         if fantasies:
-            gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel)
+            gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel,
+                                              self.fantasy)
             n_real += len(fantasies)
         raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
@@ -342,7 +351,8 @@ class GPSearch:
                     avoid_p[len(avoid) + len(chosen) - 1] = u
                     avoid_mask[len(avoid) + len(chosen) - 1] = 1.0
             if chosen and len(chosen) < n:
-                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(chosen), self.kernel)
+                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(chosen), self.kernel,
+                                                  self.fantasy)
                 n_real += len(chosen)
         for i in range(len(chosen), n):
             k_shift, k = jax.random.split(jax.random.fold_in(key, i))
@@ -366,7 +376,7 @@ class GPSearch:
             avoid_p[len(avoid) + i] = u
             avoid_mask[len(avoid) + i] = 1.0
             if i + 1 < n:
-                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, u[None], self.kernel)
+                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, u[None], self.kernel, self.fantasy)
                 n_real += 1
         return chosen, state
 
@@ -386,12 +396,16 @@ def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib
                            jnp.asarray(mask), jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
 
 
-def _add_fantasies(gp, Xp, ys, mask, start, U, kernel):
-    """Append points with the posterior mean as target (Kriging believer) and recondition."""
+def _add_fantasies(gp, Xp, ys, mask, start, U, kernel, fantasy="believer"):
+    """Append points with a fantasised target and recondition: the posterior mean ("believer")
+    or the worst target observed so far ("liar")."""
     Xp, ys, mask = np.array(Xp), np.array(ys), np.array(mask)
-    mu, _ = gplib.posterior(gp, jnp.asarray(U))
+    if fantasy == "liar":
+        target = np.full(len(U), np.min(ys[:start]))
+    else:
+        target = np.asarray(gplib.posterior(gp, jnp.asarray(U))[0])
     rows = slice(start, start + len(U))
-    Xp[rows], ys[rows], mask[rows] = U, np.asarray(mu), 1.0
+    Xp[rows], ys[rows], mask[rows] = U, target, 1.0
     gp = gplib.condition(gp.params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
                          gp.y_mean, gp.y_std, kernel=kernel)
     return gp, Xp, ys, mask

@@ -174,3 +174,25 @@ def test_joint_qlogei_batches_are_valid_and_distinct():
                          acquisition="qlogei")
     _check_valid_and_distinct(result.xs)
     assert result.fun < 3.0
+
+
+def test_constant_liar_fantasises_the_worst_value_and_builds_valid_batches():
+    import jax.numpy as jnp
+
+    from bo import gp as gplib
+    from bo.strategies import _add_fantasies
+
+    X = np.random.default_rng(0).random((6, 2))
+    y = np.sin(5 * X[:, 0])
+    Xp, yp, mask = gplib.pad(X, y)
+    model = gplib.fit(X, y)
+    U = np.array([[0.5, 0.5], [0.1, 0.9]])
+    _, _, ys, _ = _add_fantasies(model, Xp, yp, mask, 6, U, model.kernel, "liar")
+    assert ys[6] == ys[7] == y.min()
+    _, _, ys, _ = _add_fantasies(model, Xp, yp, mask, 6, U, model.kernel, "believer")
+    np.testing.assert_allclose(ys[6:8], gplib.posterior(model, jnp.asarray(U))[0])
+    result = bo.minimize(mixed_objective, MIXED, budget=14, seed=3, n_initial=6, batch_size=4,
+                         fantasy="liar")
+    _check_valid_and_distinct(result.xs)
+    with pytest.raises(SpaceError, match="fantasy='optimist'"):
+        bo.Optimizer(MIXED, fantasy="optimist")
