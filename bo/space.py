@@ -98,12 +98,17 @@ class Space:
 
     Args:
         params: `Real`, `Integer` and `Categorical` parameters with distinct names.
+        conditions: {name: (controller, minimum)}: the parameter is active only when the integer
+            parameter `controller` is at least `minimum` (the width of layer 3 matters only when
+            depth >= 3). An inactive parameter is encoded at its lower bound (first choice), by
+            `encode` and inside `round`, so the surrogate never sees it vary and two points that
+            differ only in inactive parameters are the same point.
 
     Attributes:
         dim: number of unit-cube coordinates (categoricals count once per choice).
     """
 
-    def __init__(self, params: Sequence[Parameter]):
+    def __init__(self, params: Sequence[Parameter], conditions: dict | None = None):
         params = tuple(params)
         if not params:
             raise SpaceError("a Space needs at least one parameter")
@@ -134,15 +139,37 @@ class Space:
                 logs[s] = p.log
                 lo[s], hi[s] = (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
         self._kind, self._lo, self._hi, self._log, self._group = kind, lo, hi, logs, group
+        self.conditions = self._check_conditions(dict(conditions or {}))
+        controller = np.full(self.dim, -1)
+        minimum = np.zeros(self.dim)
+        inactive = np.zeros(self.dim)
+        for name, (ctrl, least) in self.conditions:
+            s = self.slices[self.names.index(name)]
+            controller[s], minimum[s] = self.slices[self.names.index(ctrl)].start, least
+            inactive[s.start] = 1.0 if isinstance(self.params[self.names.index(name)], Categorical) else 0.0
+        self._controller, self._minimum, self._inactive = controller, minimum, inactive
+
+    def _check_conditions(self, conditions: dict) -> tuple:
+        for name, spec in conditions.items():
+            if name not in self.names:
+                raise SpaceError(f"conditions name an unknown parameter {name!r}")
+            if not (isinstance(spec, (tuple, list)) and len(spec) == 2):
+                raise SpaceError(f"conditions[{name!r}] = {spec!r}: give (controller, minimum)")
+            ctrl, least = spec
+            if ctrl not in self.names or not isinstance(self.params[self.names.index(ctrl)], Integer):
+                raise SpaceError(f"conditions[{name!r}]: controller {ctrl!r} is not an Integer of the space")
+            if ctrl == name or ctrl in conditions:
+                raise SpaceError(f"conditions[{name!r}]: controller {ctrl!r} must itself be unconditional")
+        return tuple(sorted((n, (c, float(m))) for n, (c, m) in conditions.items()))
 
     def __repr__(self):
         return f"Space({list(self.params)!r})"
 
     def __eq__(self, other):
-        return isinstance(other, Space) and self.params == other.params
+        return isinstance(other, Space) and (self.params, self.conditions) == (other.params, other.conditions)
 
     def __hash__(self):
-        return hash(repr(self.params))
+        return hash(repr((self.params, self.conditions)))
 
     def __len__(self):
         return len(self.params)
@@ -196,11 +223,13 @@ class Space:
                     lo, hi = self._lo[s.start], self._hi[s.start]
                     x = math.log(v) if p.log else v
                     row[s] = 0.5 if hi == lo else (x - lo) / (hi - lo)
-        return u
+        return np.asarray(self.round(u)) if self.conditions else u
 
     def decode(self, u) -> list[dict]:
         """Unit-cube array, shape (n, dim) -> points (discrete coordinates are rounded)."""
         u = np.clip(np.asarray(u, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
+        if self.conditions:
+            u = np.asarray(self.round(u))
         points = []
         for row in u:
             point = {}
@@ -222,7 +251,8 @@ class Space:
         """Snap unit-cube vectors, shape (..., dim), to the nearest encodable point (jittable).
 
         Integers round in their own (possibly logarithmic) scale; a categorical block becomes the
-        one-hot vector of its largest coordinate; reals pass through.
+        one-hot vector of its largest coordinate; reals pass through; inactive parameters (see
+        `conditions`) go to their lower bound.
         """
         u = jnp.clip(u, 0.0, 1.0)
         kind, lo, hi, log = self._kind, self._lo, self._hi, self._log
@@ -244,6 +274,10 @@ class Space:
                 block = u[..., idx]
                 onehot = (jnp.arange(len(idx)) == jnp.argmax(block, axis=-1)[..., None]).astype(u.dtype)
                 out = out.at[..., idx].set(onehot)
+        if self.conditions:
+            has = self._controller >= 0
+            controller_value = rounded[..., np.where(has, self._controller, 0)]
+            out = jnp.where(has & (controller_value < self._minimum), self._inactive, out)
         return out
 
     def round_straight_through(self, u):
@@ -264,25 +298,31 @@ class Space:
     def to_json(self) -> list[dict[str, Any]]:
         """A JSON-serialisable description, readable by `Space.from_json`."""
         out = []
+        conditions = dict(self.conditions)
         for p in self.params:
             if isinstance(p, Categorical):
-                out.append({"type": "categorical", "name": p.name, "choices": list(p.choices)})
+                item = {"type": "categorical", "name": p.name, "choices": list(p.choices)}
             else:
-                out.append({"type": type(p).__name__.lower(), "name": p.name,
-                            "low": p.low, "high": p.high, "log": p.log})
+                item = {"type": type(p).__name__.lower(), "name": p.name, "low": p.low, "high": p.high,
+                        "log": p.log}
+            if p.name in conditions:
+                item["active_if"] = list(conditions[p.name])
+            out.append(item)
         return out
 
     @classmethod
     def from_json(cls, items: Sequence[dict]) -> "Space":
         kinds = {"real": Real, "integer": Integer, "categorical": Categorical}
-        params = []
+        params, conditions = [], {}
         for item in items:
             item = dict(item)
             kind = item.pop("type", None)
+            if "active_if" in item:
+                conditions[item.get("name")] = tuple(item.pop("active_if"))
             if kind not in kinds:
                 raise SpaceError(f"parameter {item.get('name')!r}: type {kind!r} is not one of {sorted(kinds)}")
             try:
                 params.append(kinds[kind](**item))
             except TypeError as e:
                 raise SpaceError(f"parameter {item.get('name')!r}: {e}") from None
-        return cls(params)
+        return cls(params, conditions)

@@ -149,7 +149,8 @@ class GridSearch:
                 if int(spec) < 1:
                     raise SpaceError(f"grid levels for {p.name!r} must be >= 1, got {spec!r}")
                 unit = np.linspace(0.0, 1.0, int(spec)) if int(spec) > 1 else np.array([0.5])
-                values = [self.space.decode(self._axis(p, t))[0][p.name] for t in unit]
+                levels_only = Space(self.space.params)  # levels ignore conditions
+                values = [levels_only.decode(self._axis(p, t))[0][p.name] for t in unit]
                 values = list(dict.fromkeys(values))  # integers may coincide
             per_param.append(values)
         return [dict(zip(self.space.names, combo)) for combo in itertools.product(*per_param)]
@@ -168,6 +169,8 @@ class GridSearch:
 
     def ask(self, key, state: CounterState, n: int = 1, pending=None, constraints=None):
         grid = self.space.encode(self.points())
+        if self.space.conditions:  # points that differ only in inactive parameters coincide
+            grid = grid[np.sort(np.unique(grid.round(12), axis=0, return_index=True)[1])]
         rest = grid[state.index:]
         ok = constraints.feasible(rest) if constraints else np.ones(len(rest), bool)
         take = np.flatnonzero(ok)[:n]

@@ -13,13 +13,15 @@ from ntbo.errors import ConfigError
 
 
 def build_space(space: SpaceConfig) -> bo.Space:
-    """The optimiser's space: ``depth`` (``"depth"`` encoding), ``width_1 ..``, and optionally
-    ``activation`` and ``lr``."""
+    """The optimiser's space: ``depth`` (``"depth"`` encoding; ``width_k`` is then active only
+    when depth >= k), ``width_1 ..``, and optionally ``activation`` and ``lr``."""
     (d_min, d_max), (w_min, w_max) = space.depth, space.width
-    params = []
+    params, conditions = [], {}
     if space.encoding == "depth":
         if d_max > d_min:
             params.append(bo.Integer("depth", d_min, d_max))
+            # Widths of absent layers do not vary in the surrogate (nor make new points).
+            conditions = {f"width_{i + 1}": ("depth", i + 1) for i in range(d_min, d_max)}
         params += [bo.Integer(f"width_{i + 1}", w_min, w_max, log=space.log and w_max > w_min)
                    for i in range(d_max)]
     else:
@@ -30,7 +32,7 @@ def build_space(space: SpaceConfig) -> bo.Space:
         params.append(bo.Categorical("activation", space.activation))
     if space.lr is not None and space.lr[1] > space.lr[0]:
         params.append(bo.Real("lr", space.lr[0], space.lr[1], log=True))
-    return bo.Space(params)
+    return bo.Space(params, conditions)
 
 
 def topology_of(point: dict, space: SpaceConfig) -> nets.Topology:

@@ -1,5 +1,7 @@
 """Spaces: encoding, rounding and validation."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -94,3 +96,45 @@ def test_categorical_does_not_confuse_bool_and_int():
     assert space.validate({"c": True})["c"] is True
     assert space.validate({"c": 1})["c"] == 1 and space.validate({"c": 1})["c"] is not True
     assert bo.Space is Space
+
+
+DEPTH_SPACE = Space([Integer("depth", 1, 3)] + [Integer(f"w{i}", 1, 64, log=True) for i in (1, 2, 3)],
+                    conditions={"w2": ("depth", 2), "w3": ("depth", 3)})
+
+
+def test_inactive_parameters_sit_at_their_lower_bound():
+    u = np.array([[0.1, 0.5, 0.7, 0.9], [0.6, 0.5, 0.7, 0.9], [0.9, 0.5, 0.7, 0.9]])
+    depth1, depth2, depth3 = DEPTH_SPACE.decode(DEPTH_SPACE.round(jnp.asarray(u)))
+    assert (depth1["w2"], depth1["w3"]) == (1, 1) and depth2["w3"] == 1
+    assert depth3["w2"] > 1 and depth3["w3"] > 1
+    a = DEPTH_SPACE.encode([{"depth": 1, "w1": 5, "w2": 30, "w3": 60}])
+    b = DEPTH_SPACE.encode([{"depth": 1, "w1": 5, "w2": 2, "w3": 7}])
+    np.testing.assert_array_equal(a, b)  # the same network, the same point
+    assert Space.from_json(DEPTH_SPACE.to_json()) == DEPTH_SPACE != SPACE
+
+
+def test_gp_never_varies_inactive_widths_and_never_repeats_a_network():
+    def loss(p):
+        widths = [p["w1"], p["w2"], p["w3"]][:p["depth"]]
+        return abs(math.log(sum(widths)) - math.log(40)) + 0.1 * p["depth"]
+
+    result = bo.minimize(loss, DEPTH_SPACE, budget=16, seed=0, n_initial=6)
+    networks = [tuple([p["w1"], p["w2"], p["w3"]][:p["depth"]]) for p in result.xs]
+    assert len(set(networks)) == len(networks)
+    for p in result.xs:
+        assert all(p[f"w{i}"] == 1 for i in (2, 3) if i > p["depth"])
+    grid = bo.Optimizer(DEPTH_SPACE, method="grid", levels={"depth": 3, "w1": 2, "w2": 2, "w3": 2})
+    assert len(grid.ask(2 + 4 + 8)) == 14  # 2 one-layer + 4 two-layer + 8 three-layer networks
+
+
+@pytest.mark.parametrize("conditions,message", [
+    ({"nope": ("depth", 2)}, "unknown parameter 'nope'"),
+    ({"w2": ("w1x", 2)}, "controller 'w1x' is not an Integer"),
+    ({"w2": ("w2", 2)}, "must itself be unconditional"),
+    ({"w2": ("w3", 2), "w3": ("depth", 3)}, "must itself be unconditional"),
+    ({"w2": "depth"}, r"give \(controller, minimum\)"),
+])
+def test_bad_conditions_are_named(conditions, message):
+    params = [Integer("depth", 1, 3)] + [Integer(f"w{i}", 1, 64) for i in (1, 2, 3)]
+    with pytest.raises(SpaceError, match=message):
+        Space(params, conditions=conditions)
