@@ -7,7 +7,8 @@ Knows nothing of networks or physics. Public names:
   and `minimize(fun, space, budget, ...) -> Result` (`bo.optimizer`).
 - `bo.gp`: `fit(X, y, kernel="matern52", noise=True)` and `predict(model, Xs) -> (mean, var)`.
 - `bo.acquisition`: UCB, log-EI, EI, PI, MES and Thompson sample paths.
-- `bo.strategies`: the functional init / ask / tell core under `Optimizer`.
+- `bo.strategies`: the functional init / ask / tell core under `Optimizer`; `bo.cmaes` CMA-ES.
+- `bo.pareto`: Pareto fronts, hypervolume, ParEGO scalarisation, 2-D EHVI.
 - Known constraints (`bo.constraints`): `Optimizer(..., constraints=[f])`, f(point) <= 0 feasible.
 
 Importing bo turns on JAX's float64 mode (GP maths needs it); other rooms use explicit dtypes.
@@ -20,4 +21,5 @@ from bo.pareto import hypervolume, pareto_front
 from bo.space import Categorical, Integer, Real, Space, SpaceError
 
 __all__ = ["Real", "Integer", "Categorical", "Space", "SpaceError", "Optimizer", "Result", "minimize",
-           "gp", "acquisition", "strategies", "pareto", "pareto_front", "hypervolume"]
+           "gp", "acquisition", "strategies", "cmaes", "constraints", "pareto", "pareto_front",
+           "hypervolume"]

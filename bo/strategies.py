@@ -20,7 +20,7 @@ import functools
 import itertools
 import math
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -11,8 +11,10 @@ curves; the network itself is ``best/model.npz`` + ``best/model.json``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import json
 import math
 import os
 from pathlib import Path
@@ -158,67 +160,57 @@ def write_tables(study: Study, config) -> SearchResult:
     return SearchResult(folder, best, trials, counts, config.objective.metric, files)
 
 
-def plot_best_so_far(result: SearchResult, path: Path) -> Path:
-    """Best objective versus trainings, with each trial's value (matplotlib, Agg)."""
+@contextlib.contextmanager
+def _axes(path: Path, xlabel: str, ylabel: str):
+    """A 6 x 4 in. figure (matplotlib, Agg) whose axes the block fills; saved to path on exit."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    try:
+        yield ax
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+
+
+def plot_best_so_far(result: SearchResult, path: Path) -> Path:
+    """Best objective versus trainings, with each trial's value."""
     trained = sorted((t for t in result.trials if t.state in ("complete", "failed")),
                      key=lambda t: (t.finished or 0.0, t.id))
     x = np.arange(1, len(trained) + 1)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     values = np.array([t.value if t.state == "complete" else np.nan for t in trained], float)
-    ax.plot(x, values, "o", ms=4, alpha=0.5, label="trial (mean over seeds)")
-    ax.step(x, result.best_so_far(), where="post", label="best so far")
-    ax.set_xlabel("trainings (topologies)")
-    ax.set_ylabel(result.metric)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with _axes(path, "trainings (topologies)", result.metric) as ax:
+        ax.plot(x, values, "o", ms=4, alpha=0.5, label="trial (mean over seeds)")
+        ax.step(x, result.best_so_far(), where="post", label="best so far")
     return path
 
 
 def plot_pareto(result: SearchResult, path: Path) -> Path:
     """Objective versus cost (DSPs, or total neurons) of complete trials, with the Pareto front."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     done = [t for t in result.trials if t.state == "complete"]
     name, front = _front(result.trials)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.errorbar([t.resources.get(name, 0) for t in done], [t.value for t in done],
-                yerr=[t.value_std or 0.0 for t in done], fmt="o", ms=4, alpha=0.5, label="trial")
-    ax.step([t.resources.get(name, 0) for t in front], [t.value for t in front], "r-", where="post",
-            label="Pareto front")
-    ax.set_xlabel("DSPs (fpga.estimate)" if name == "dsp" else "hidden neurons")
-    ax.set_ylabel(result.metric)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    xlabel = "DSPs (fpga.estimate)" if name == "dsp" else "hidden neurons"
+    with _axes(path, xlabel, result.metric) as ax:
+        ax.errorbar([t.resources.get(name, 0) for t in done], [t.value for t in done],
+                    yerr=[t.value_std or 0.0 for t in done], fmt="o", ms=4, alpha=0.5, label="trial")
+        ax.step([t.resources.get(name, 0) for t in front], [t.value for t in front], "r-",
+                where="post", label="Pareto front")
     return path
 
 
 def plot_loss(model_json: Path, path: Path) -> Path:
     """Training and validation loss per epoch of the saved best model."""
-    import json
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     info = json.loads(Path(model_json).read_text())["info"]
     history = info["history"]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for name in ("loss", "val_loss"):
-        ax.plot(np.arange(1, len(history[name]) + 1), np.asarray(history[name], float), label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("binary cross-entropy")
-    ax.set_title(f"best network: trial {info.get('trial')}, seed {info.get('seed')}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with _axes(path, "epoch", "binary cross-entropy") as ax:
+        for name in ("loss", "val_loss"):
+            ax.plot(np.arange(1, len(history[name]) + 1), np.asarray(history[name], float), label=name)
+        ax.set_title(f"best network: trial {info.get('trial')}, seed {info.get('seed')}")
     return path
 
 
