@@ -313,20 +313,41 @@ class ExecutorConfig:
 
     Attributes:
         kind: ``"local"`` (in this process), ``"process"`` (a spawn-started process pool),
-            ``"dask"`` (a Dask cluster), or ``"auto"``: local when ``search.q`` is 1, else process.
-        workers: processes (or Dask workers of a local cluster).
+            ``"dask"`` (a Dask cluster), or ``"auto"``: local when ``search.q`` and ``workers``
+            are 1 and no timeout is set, else process.
+        workers: processes (or Dask workers of a local cluster). Up to this many batches are
+            trained at once; each is told to the optimiser as it completes, and the optimiser
+            proposes the next batch with the running ones as pending.
         scheduler: with kind ``"dask"``, the address of a running scheduler
             (``"tcp://host:8786"``); None starts a `LocalCluster` bound to 127.0.0.1.
+        spread: split each batch over the workers and train one batch at a time (synchronous);
+            false (default): one task per batch, up to ``workers`` batches in flight.
+        timeout: seconds one training task (a batch of ``search.q`` topologies x seeds, trained
+            in one call; one trial when q = 1) may take, counted from its submission and so
+            including a fresh worker's start-up; its trials are then stored failed and the
+            search goes on. None: no limit. Needs kind process or dask (a training in the
+            search's own process cannot be stopped).
+        retries: times a task lost with its worker (a crashed process, a Dask worker gone) is
+            run again before its trials are stored failed.
     """
 
     kind: str = "auto"
     workers: int = 1
     scheduler: str | None = None
+    spread: bool = False
+    timeout: float | None = None
+    retries: int = 2
 
     def __post_init__(self):
         scheduler = None if self.scheduler is None else _str("executor.scheduler", self.scheduler)
-        _set(self, kind=_choice("executor.kind", self.kind, EXECUTORS),
-             workers=_int("executor.workers", self.workers, 1), scheduler=scheduler)
+        timeout = None if self.timeout is None else _float("executor.timeout", self.timeout, positive=True)
+        kind = _choice("executor.kind", self.kind, EXECUTORS)
+        if timeout is not None and kind == "local":
+            raise ConfigError(f"executor.timeout = {timeout:g} with executor.kind = 'local': a training "
+                              "in the search's own process cannot be stopped; use kind 'process' or 'dask'")
+        _set(self, kind=kind, workers=_int("executor.workers", self.workers, 1), scheduler=scheduler,
+             spread=_bool("executor.spread", self.spread), timeout=timeout,
+             retries=_int("executor.retries", self.retries, 0, 100))
 
 
 _SECTIONS = {"data": DataConfig, "space": SpaceConfig, "objective": ObjectiveConfig,

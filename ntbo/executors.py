@@ -1,34 +1,43 @@
 """Where training batches run: in this process, in a spawn-started process pool, or on Dask.
 
-All three give the `concurrent.futures` shape the runner needs: ``submit(fn, arg) -> future``
-with ``future.result()``. The function submitted is a module-level function taking plain data,
-so it pickles for the pool and for Dask (pickle is used only for that inter-process traffic,
-never for files).
+All three give the shape the runner needs: ``submit(fn, arg) -> future`` with
+``future.done()`` and ``future.result()``, and ``wait(futures, timeout)`` returning when the
+first one finishes (``concurrent.futures.wait`` or Dask's ``wait``, FIRST_COMPLETED). The
+function submitted is a module-level function taking plain data, so it pickles for the pool
+and for Dask (pickle is used only for that inter-process traffic, never for files).
 
 * ``local``: runs the call at once in the driver process (no start-up cost; q = 1 default).
 * ``process``: `concurrent.futures.ProcessPoolExecutor` with the *spawn* start method (JAX's
-  threads do not survive fork). A worker that dies fails its batch; the pool is restarted.
+  threads do not survive fork). A worker that dies breaks the pool: it is replaced and the
+  lost tasks run again (``executor.retries`` times).
 * ``dask``: `dask.distributed.Client` on a running scheduler (``executor.scheduler``), or on a
-  `LocalCluster` bound to 127.0.0.1. Tasks are submitted with ``pure=False`` and retried twice on
-  lost workers. SLURM or HTCondor sites start a ``dask_jobqueue`` cluster and pass its
-  scheduler address.
+  `LocalCluster` bound to 127.0.0.1. Tasks are submitted with ``pure=False`` and retried
+  ``executor.retries`` times on lost workers. SLURM or HTCondor sites start a
+  ``dask_jobqueue`` cluster and pass its scheduler address.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-from typing import Any, Callable
+import signal
+from typing import Any, Callable, Sequence
 
 from ntbo.config import ExecutorConfig
 from ntbo.errors import ConfigError
 
 
 def resolve_kind(executor: ExecutorConfig, q: int) -> str:
-    """The executor kind that ``"auto"`` stands for: local for q = 1, else a process pool."""
+    """The executor kind that ``"auto"`` stands for: local for q = 1 and one worker without a
+    timeout, else a process pool."""
     if executor.kind != "auto":
         return executor.kind
-    return "local" if q == 1 and executor.workers == 1 else "process"
+    return "local" if q == 1 and executor.workers == 1 and executor.timeout is None else "process"
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the search process, which stops them itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Executor:
@@ -38,13 +47,20 @@ class Executor:
         kind: ``"local"``, ``"process"`` or ``"dask"`` (see `resolve_kind`).
         workers: worker processes.
         scheduler: Dask scheduler address, or None for a local cluster.
+        retries: Dask's retries of a task whose worker was lost.
+
+    Attributes:
+        generation: incremented each time the process pool is replaced, so a caller can tell a
+            future of the old pool from one of the new.
 
     Raises:
         ConfigError: Dask asked for but not installed, or its scheduler unreachable.
     """
 
-    def __init__(self, kind: str, workers: int = 1, scheduler: str | None = None):
+    def __init__(self, kind: str, workers: int = 1, scheduler: str | None = None, retries: int = 2):
         self.kind, self.workers, self.scheduler = kind, int(workers), scheduler
+        self.retries = int(retries)
+        self.generation = 0
         self._pool: Any = None
         self._cluster: Any = None
         self._start()
@@ -52,7 +68,8 @@ class Executor:
     def _start(self) -> None:
         if self.kind == "process":
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_sigint)
         elif self.kind == "dask":
             try:
                 from dask.distributed import Client, LocalCluster
@@ -69,8 +86,14 @@ class Executor:
             except OSError as err:
                 raise ConfigError(f"executor.scheduler = {self.scheduler!r}: cannot connect ({err})") from None
 
-    def submit(self, fn: Callable, arg: Any) -> concurrent.futures.Future:
-        """Runs ``fn(arg)``; returns a future whose ``result()`` is its value or raises its error."""
+    @property
+    def client(self):
+        """The Dask client (kind ``"dask"``), else None."""
+        return self._pool if self.kind == "dask" else None
+
+    def submit(self, fn: Callable, arg: Any):
+        """Runs ``fn(arg)``; returns a future whose ``result()`` is its value or raises its error
+        (a `concurrent.futures.Future`, or a Dask future)."""
         if self.kind == "local":
             future: concurrent.futures.Future = concurrent.futures.Future()
             try:
@@ -79,14 +102,65 @@ class Executor:
                 future.set_exception(err)
             return future
         if self.kind == "dask":
-            return self._pool.submit(fn, arg, pure=False, retries=2)
+            return self._pool.submit(fn, arg, pure=False, retries=self.retries)
         return self._pool.submit(fn, arg)
+
+    def wait(self, futures: Sequence, timeout: float | None) -> None:
+        """Returns once one of the futures is done, or after ``timeout`` seconds."""
+        if self.kind == "dask":
+            from dask.distributed import wait
+            try:
+                wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                pass
+            return
+        concurrent.futures.wait(futures, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED)
+
+    def stop(self, future) -> bool:
+        """Stops a running task (after its timeout).
+
+        A Dask task is cancelled and its worker restarted. A process pool cannot stop one task:
+        its processes are terminated and the pool replaced, which loses the other running tasks.
+
+        Returns:
+            True when the other running tasks were lost and must be submitted again.
+        """
+        if self.kind == "dask":
+            busy = [w for w, keys in self._pool.processing().items() if future.key in keys]
+            self._pool.cancel([future], force=True)
+            if busy:
+                try:
+                    self._pool.restart_workers(busy)
+                except Exception:  # noqa: BLE001 - a worker without a nanny cannot be restarted
+                    pass
+            return False
+        if self.kind == "process":
+            self._terminate()
+            self._start()
+            self.generation += 1
+            return True
+        return False
 
     def restart(self) -> None:
         """Replaces a broken process pool with a fresh one."""
         if self.kind == "process":
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._start()
+            self.generation += 1
+
+    def _terminate(self) -> None:
+        # ProcessPoolExecutor has no public way to stop running calls (Python 3.14 adds
+        # terminate_workers); its process table is the only handle on them.
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stops everything now, running tasks included (after Ctrl-C)."""
+        if self.kind == "process" and self._pool is not None:
+            self._terminate()
+            self._pool = None
+        self.close()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -107,4 +181,4 @@ class Executor:
 
 def open_executor(executor: ExecutorConfig, q: int) -> Executor:
     """Starts the executor a config asks for."""
-    return Executor(resolve_kind(executor, q), executor.workers, executor.scheduler)
+    return Executor(resolve_kind(executor, q), executor.workers, executor.scheduler, executor.retries)

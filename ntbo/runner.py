@@ -18,15 +18,16 @@ raised budget is honoured.
 from __future__ import annotations
 
 import concurrent.futures
-import json
+import dataclasses
 import inspect
+import json
 import math
 import os
 import socket
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
@@ -45,7 +46,8 @@ from ntbo.storage import Study, Trial
 STUDY_FILE = "study.db"
 #: Fields that may change between runs on one study folder; all others must match.
 _MUTABLE = {("search", "budget"), ("search", "q"), ("constraint", "max_infeasible"),
-            ("executor", "kind"), ("executor", "workers"), ("executor", "scheduler"), ("results", None)}
+            ("executor", "kind"), ("executor", "workers"), ("executor", "scheduler"),
+            ("executor", "spread"), ("executor", "timeout"), ("executor", "retries"), ("results", None)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,8 +206,22 @@ def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.O
 # the loop
 
 
+@dataclasses.dataclass
+class _Task:
+    """One training call in flight: some (or all) unfinished trials of one batch."""
+
+    batch: int
+    trials: list
+    payload: dict
+    future: Any
+    started: float
+    generation: int
+    attempts: int = 1
+
+
 class _Run:
-    """The state of one search process: study, optimiser, executor and the best so far."""
+    """The state of one search process: study, optimiser, executor, the tasks in flight and
+    the best so far."""
 
     def __init__(self, config: SearchConfig, study: Study, executor: Executor,
                  callback: Callable | None):
@@ -219,53 +235,88 @@ class _Run:
         trials = study.trials()
         self.next_ask = 1 + max((t.ask for t in trials), default=-1)
         self.next_batch = 1 + max((t.batch for t in trials if t.batch is not None), default=-1)
+        self.next_tell = 1 + max((t.told for t in trials if t.told is not None), default=-1)
         done = [t.value for t in trials if t.state == "complete"]
         self.best = min(done) if done else math.inf
+        self.in_flight: list[_Task] = []
+        self.optimizer_seconds = 0.0
+        self._noise = "noise" in inspect.signature(self.optimizer.tell).parameters
+
+    # -- the optimiser, timed ----------------------------------------------------------------------
+
+    def _ask(self, n: int) -> list[dict]:
+        start = time.perf_counter()
+        try:
+            return self.optimizer.ask(n)
+        finally:
+            self.optimizer_seconds += time.perf_counter() - start
+
+    def _tell(self, points: list[dict], values: list[float], noise: list[float] | None = None) -> None:
+        start = time.perf_counter()
+        try:
+            if noise is not None and self._noise:
+                self.optimizer.tell(points, values, noise=noise)
+            else:
+                self.optimizer.tell(points, values)
+        finally:
+            self.optimizer_seconds += time.perf_counter() - start
+
+    def _tell_batch(self, batch: Sequence[Trial]) -> None:
+        """Tells a finished batch from its stored rows (so a replay tells the same numbers)."""
+        self._tell([t.params for t in batch], *observations(batch))
 
     # -- resume ----------------------------------------------------------------------------------
 
     def replay(self) -> list[list[Trial]]:
-        """Re-asks and re-tells the stored history; returns the batches still to train."""
+        """Re-asks and re-tells the stored history in its recorded order (each batch's tell
+        after the ask recorded as ``told_after``, tells in ``told`` order); returns the batches
+        still to train."""
         trials = self.study.trials()
-        last_ask = {}
+        batches: dict[int, list[Trial]] = {}
         for t in trials:
             if t.batch is not None:
-                last_ask[t.batch] = max(last_ask.get(t.batch, -1), t.ask)
-        todo, mismatched = [], False
+                batches.setdefault(t.batch, []).append(t)
+        tells: dict[int, list[tuple[int, int]]] = {}
+        for b, rows in batches.items():
+            if rows[0].told is not None:
+                tells.setdefault(rows[0].told_after, []).append((rows[0].told, b))
+        mismatched = False
         for k in sorted({t.ask for t in trials}):
             rows = [t for t in trials if t.ask == k]
-            asked = self.optimizer.ask(len(rows))
+            asked = self._ask(len(rows))
             mismatched |= not np.allclose(self.space.encode(asked), self.space.encode([t.params for t in rows]))
-            infeasible = [t for t in rows if t.state == "infeasible"]
+            infeasible = [t.params for t in rows if t.state == "infeasible"]
             if infeasible:
-                self.optimizer.tell([t.params for t in infeasible], [math.nan] * len(infeasible))
-            for b in sorted(b for b, a in last_ask.items() if a == k):
-                batch = [t for t in trials if t.batch == b]
-                if all(t.done for t in batch):
-                    self._tell(batch)
-                else:
-                    todo.append(batch)
+                self._tell(infeasible, [math.nan] * len(infeasible))
+            for _, b in sorted(tells.get(k, [])):
+                self._tell_batch(batches[b])
         if mismatched:
             warnings.warn(f"{self.study.path}: replaying the study gave other proposals than the "
                           "stored ones (another bo version or platform?); the search continues "
                           "from the stored trials", RuntimeWarning, stacklevel=3)
+        todo = []
+        for b in sorted(batches):
+            batch = batches[b]
+            if batch[0].told is not None:
+                continue
+            if all(t.done for t in batch):  # stopped between recording and telling: no ask since
+                self._finish_batch(b)
+            else:
+                todo.append(batch)
         return todo
-
-    def _tell(self, batch: Sequence[Trial]) -> None:
-        values = [t.value if t.state == "complete" else math.nan for t in batch]
-        self.optimizer.tell([t.params for t in batch], values)
 
     # -- proposing -------------------------------------------------------------------------------
 
     def propose(self, n: int) -> list[Trial]:
         """Asks until n feasible points are stored as one pending batch (infeasible ones are
-        stored and told as failed); returns the batch."""
+        stored and told as failed); the trials in flight are pending in the optimiser, so it
+        proposes around them. Returns the batch."""
         batch = self.next_batch
         self.next_batch += 1
         feasible, streak = 0, 0
         constraint = self.config.constraint
         while feasible < n:
-            points = self.optimizer.ask(n - feasible)
+            points = self._ask(n - feasible)
             trained = {(t.topology, t.lr): t for t in self.study.trials(["complete", "failed"])}
             rows = []
             for p in points:
@@ -285,7 +336,7 @@ class _Run:
             self.study.add(rows)
             bad = [r["params"] for r in rows if r["state"] == "infeasible"]
             if bad:
-                self.optimizer.tell(bad, [math.nan] * len(bad))
+                self._tell(bad, [math.nan] * len(bad))
             feasible += len(points) - len(bad)
             streak = streak + len(bad) if len(bad) == len(points) else 0
             if streak >= constraint.max_infeasible:
@@ -296,41 +347,85 @@ class _Run:
 
     # -- training --------------------------------------------------------------------------------
 
-    def train(self, batch: Sequence[Trial]) -> None:
-        """Trains the batch's unfinished trials, records them, tells the optimiser."""
+    def launch(self, batch: Sequence[Trial]) -> None:
+        """Submits the batch's unfinished trials: one task, or with ``executor.spread`` one
+        task per worker; a batch with nothing to train is told at once."""
+        batch_id = batch[0].batch
         todo = [t for t in batch if not t.done]
         if not todo:
-            self._tell(batch)
-            return self._after_batch()
-        parts = [list(p) for p in np.array_split(np.arange(len(todo)),
-                                                 max(1, min(self.executor.workers, len(todo)))) if len(p)]
+            return self._finish_batch(batch_id)
+        n_parts = min(self.executor.workers, len(todo)) if self.config.executor.spread else 1
         self.study.mark_running([t.id for t in todo], worker=self.executor.kind)
-        futures = []
-        for part in parts:
+        for part in np.array_split(np.arange(len(todo)), n_parts):
             chunk = [todo[i] for i in part]
-            task = {"data": self.spec, "objective": self.objective,
-                    "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk]}
-            futures.append((chunk, self.executor.submit(evaluate, task)))
-        for chunk, future in futures:
-            try:
-                out = future.result()
-            except concurrent.futures.BrokenExecutor as err:
-                self._fail(chunk, f"worker process died: {err}")
-                self.executor.restart()
-                continue
-            except (ConfigError, nets.TrainError) as err:
-                raise ConfigError(str(err)) from None
-            except Exception as err:  # noqa: BLE001 - a trial's error is data, the search goes on
-                self._fail(chunk, f"{type(err).__name__}: {err}")
-                continue
-            for trial, record in zip(chunk, out["trials"]):
-                self._record(trial, record, out["worker"])
-        ids = {t.id for t in batch}
-        self._tell([t for t in self.study.trials() if t.id in ids])
-        self._after_batch()
+            payload = {"data": self.spec, "objective": self.objective,
+                       "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk]}
+            self.in_flight.append(_Task(batch_id, chunk, payload, None, 0.0, 0))
+            self._submit(self.in_flight[-1])
+        self._notify()
 
-    def _after_batch(self) -> None:
+    def _submit(self, task: _Task) -> None:
+        task.generation = self.executor.generation
+        task.started = time.monotonic()
+        task.future = self.executor.submit(evaluate, task.payload)
+
+    def collect(self) -> None:
+        """Waits until a task finishes or times out; records it, and tells the optimiser each
+        batch whose tasks are all done (in batch order when several finish together)."""
+        limit = self.config.executor.timeout
+        wait_s = 5.0
+        if limit is not None:
+            wait_s = min(wait_s, max(0.0, min(t.started for t in self.in_flight) + limit - time.monotonic()))
+        self.executor.wait([t.future for t in self.in_flight], wait_s)
+        now = time.monotonic()
+        finished = []
+        for task in sorted(self.in_flight, key=lambda t: (t.batch, t.trials[0].id)):
+            if task.future.done():
+                finished.append(task)
+                self.in_flight.remove(task)
+                self._record_task(task)
+            elif limit is not None and now - task.started >= limit:
+                finished.append(task)
+                self.in_flight.remove(task)
+                self._fail(task.trials, f"timed out: still training after executor.timeout = "
+                                        f"{limit:g} s; stopped")
+                if self.executor.stop(task.future):  # the whole pool was restarted
+                    for other in self.in_flight:
+                        self._submit(other)
+        for batch_id in sorted({t.batch for t in finished}):
+            if not any(t.batch == batch_id for t in self.in_flight):
+                self._finish_batch(batch_id)
+
+    def _record_task(self, task: _Task) -> None:
+        try:
+            out = task.future.result()
+        except concurrent.futures.BrokenExecutor as err:
+            if task.generation == self.executor.generation:
+                self.executor.restart()
+            if task.attempts <= self.config.executor.retries:  # lost with its worker: run again
+                task.attempts += 1
+                self.in_flight.append(task)
+                self._submit(task)
+            else:
+                self._fail(task.trials, f"worker process died ({task.attempts} tries): {err}")
+            return
+        except (ConfigError, nets.TrainError) as err:
+            raise ConfigError(str(err)) from None
+        except Exception as err:  # noqa: BLE001 - a trial's error is data, the search goes on
+            self._fail(task.trials, f"{type(err).__name__}: {err}")
+            return
+        for trial, record in zip(task.trials, out["trials"]):
+            self._record(trial, record, out["worker"])
+
+    def _finish_batch(self, batch_id: int) -> None:
+        batch = [t for t in self.study.trials() if t.batch == batch_id]
+        self._tell_batch(batch)
+        self.study.mark_told([t.id for t in batch], self.next_tell, self.next_ask - 1)
+        self.next_tell += 1
         report_mod.write_tables(self.study, self.config)
+        self._notify()
+
+    def _notify(self) -> None:
         if self.callback is not None:
             self.callback(self.study)
 
@@ -361,12 +456,44 @@ class _Run:
         counts = self.study.counts()
         return sum(counts[s] for s in ("pending", "running", "complete", "failed"))
 
+    def slots(self) -> int:
+        """Batches kept in flight: one in this process or with ``spread``, else one per worker."""
+        if self.executor.kind == "local" or self.config.executor.spread:
+            return 1
+        return self.executor.workers
+
     def run(self) -> None:
+        """Keeps up to `slots` batches in flight, asking for a new one whenever one is told."""
         self.study.requeue()
-        for batch in self.replay():
-            self.train(batch)
-        while (left := self.config.search.budget - self.counted()) > 0:
-            self.train(self.propose(min(self.config.search.q, left)))
+        queue = self.replay()
+        while True:
+            while len({t.batch for t in self.in_flight}) < self.slots():
+                if queue:
+                    self.launch(queue.pop(0))
+                elif (left := self.config.search.budget - self.counted()) > 0:
+                    self.launch(self.propose(min(self.config.search.q, left)))
+                else:
+                    break
+            if not self.in_flight:
+                break
+            self.collect()
+
+
+def observations(batch: Sequence[Trial]) -> tuple[list[float], list[float]]:
+    """What the optimiser is told of finished trials: the objective (NaN when failed or
+    infeasible) and its noise, the squared standard error of the mean over seeds
+    (``value_std**2 / n_seeds``; 0 with a single seed, whose spread is unknown).
+
+    Returns:
+        values (n,), noise (n,).
+    """
+    values, noise = [], []
+    for t in batch:
+        ok = t.state == "complete"
+        values.append(t.value if ok else math.nan)
+        n = len(t.seeds)
+        noise.append(float(t.value_std) ** 2 / n if ok and n >= 2 and t.value_std is not None else 0.0)
+    return values, noise
 
 
 def save_model(path: str | Path, topology: nets.Topology, record: dict, prepared: data_mod.Prepared,
@@ -437,6 +564,14 @@ def search(config: SearchConfig | dict | str | Path, callback: Callable[[Study],
     with open_study(config) as study, open_executor(config.executor, config.search.q) as executor:
         start = time.time()
         run = _Run(config, study, executor, callback)
-        run.run()
-        study.set_meta("last_run_seconds", f"{time.time() - start:.3f}")
+        try:
+            run.run()
+        except BaseException:  # Ctrl-C or an error: running trials go back to pending for a resume
+            study.requeue()
+            executor.abort()
+            report_mod.write_tables(study, config)
+            raise
+        finally:
+            study.set_meta("last_run_seconds", f"{time.time() - start:.3f}")
+            study.set_meta("last_run_optimizer_seconds", f"{run.optimizer_seconds:.3f}")
         return report_mod.write_report(study, config)

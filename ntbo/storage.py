@@ -5,6 +5,11 @@ mean and spread over seeds, per-seed metrics (JSON), known resources (JSON), tim
 and the error text. Every state change is its own committed transaction, so a search killed at
 any moment leaves a consistent file to resume from. No pickle: JSON text and SQL numbers only.
 
+Each trained batch also records when the optimiser was told its results: ``told`` (the
+tell's sequence number) and ``told_after`` (the index of the last ``ask`` before that tell).
+With trials running asynchronously the tells interleave with the asks in completion order;
+these two columns let a resumed search replay that exact interleaving.
+
 States: ``"pending"`` (proposed, not started), ``"running"``, ``"complete"``, ``"failed"``
 (training diverged or raised) and ``"infeasible"`` (rejected by a known constraint, never
 trained, not counted in the budget).
@@ -27,7 +32,7 @@ import nets
 from ntbo.errors import ConfigError
 
 STATES = ("pending", "running", "complete", "failed", "infeasible")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,8 +53,21 @@ CREATE TABLE IF NOT EXISTS trials (
     finished REAL,
     train_seconds REAL,
     worker TEXT NOT NULL DEFAULT '',
-    error TEXT NOT NULL DEFAULT ''
+    error TEXT NOT NULL DEFAULT '',
+    told INTEGER,
+    told_after INTEGER
 );
+"""
+
+#: Version 1 studies told every batch right after its last ask, in batch order.
+_MIGRATE_1 = """
+ALTER TABLE trials ADD COLUMN told INTEGER;
+ALTER TABLE trials ADD COLUMN told_after INTEGER;
+UPDATE trials SET told = batch,
+    told_after = (SELECT MAX(ask) FROM trials AS b WHERE b.batch = trials.batch)
+    WHERE batch IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM trials AS b WHERE b.batch = trials.batch
+        AND b.state NOT IN ('complete', 'failed'));
 """
 
 
@@ -74,6 +92,8 @@ class Trial:
         train_seconds: wall time of the training call's share for this trial.
         worker: ``host:pid`` of the process that trained it.
         error: why it failed or is infeasible, else "".
+        told: sequence number of the optimiser's tell of its batch (None until told).
+        told_after: index of the last ask made before that tell (None until told).
     """
 
     id: int
@@ -93,6 +113,8 @@ class Trial:
     train_seconds: float | None
     worker: str
     error: str
+    told: int | None = None
+    told_after: int | None = None
 
     @property
     def done(self) -> bool:
@@ -136,10 +158,12 @@ class Study:
             self._db = sqlite3.connect(self.path, timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            fresh = not self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone()
             with self._db:
                 self._db.executescript(_SCHEMA)
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                                 (str(SCHEMA_VERSION),))
+                                 (str(SCHEMA_VERSION if fresh else 1),))
         except OSError as err:
             raise ConfigError(f"results = {str(self.path.parent)!r}: cannot write there "
                               f"({err.strerror}); choose a writable folder") from None
@@ -150,6 +174,12 @@ class Study:
         if version > SCHEMA_VERSION:
             raise ConfigError(f"{self.path}: study format {version} is newer than this ntbo "
                               f"reads ({SCHEMA_VERSION}); upgrade ntbo")
+        if version < SCHEMA_VERSION:
+            with self._db:
+                for statement in _MIGRATE_1.strip().split(";\n"):
+                    self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                 (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self._db.close()
@@ -219,6 +249,13 @@ class Study:
                 (state, _finite(value), _finite(value_std), plain_json(list(seeds)), time.time(),
                  _finite(train_seconds), worker, worker, error, id))
 
+    def mark_told(self, ids: Iterable[int], told: int, told_after: int) -> None:
+        """Records that the optimiser was told these trials (one batch) as tell number ``told``,
+        after ask number ``told_after``."""
+        with self._db:
+            self._db.executemany("UPDATE trials SET told = ?, told_after = ? WHERE id = ?",
+                                 [(told, told_after, i) for i in ids])
+
     def requeue(self) -> int:
         """Running -> pending (after an interruption); returns how many were re-queued."""
         with self._db:
@@ -250,4 +287,5 @@ def _trial(row: dict) -> Trial:
         state=row["state"], value=row["value"], value_std=row["value_std"],
         seeds=tuple(json.loads(row["seeds"])), resources=json.loads(row["resources"]),
         created=row["created"], started=row["started"], finished=row["finished"],
-        train_seconds=row["train_seconds"], worker=row["worker"], error=row["error"])
+        train_seconds=row["train_seconds"], worker=row["worker"], error=row["error"],
+        told=row["told"], told_after=row["told_after"])
