@@ -11,8 +11,10 @@ and for Dask (pickle is used only for that inter-process traffic, never for file
   threads do not survive fork). A worker that dies breaks the pool: it is replaced and the
   lost tasks run again (``executor.retries`` times).
 * ``dask``: `dask.distributed.Client` on a running scheduler (``executor.scheduler``), or on a
-  `LocalCluster` bound to 127.0.0.1. Tasks are submitted with ``pure=False`` and retried
-  ``executor.retries`` times on lost workers. SLURM or HTCondor sites start a
+  `LocalCluster` bound to 127.0.0.1. Tasks are submitted with ``pure=False`` and
+  ``retries=executor.retries``; a local cluster's scheduler also reschedules a task whose
+  worker died that many times (``distributed.scheduler.allowed-failures``; a running
+  scheduler keeps its own setting, 3 by default). SLURM or HTCondor sites start a
   ``dask_jobqueue`` cluster and pass its scheduler address.
 """
 
@@ -72,14 +74,18 @@ class Executor:
                 initializer=_ignore_sigint)
         elif self.kind == "dask":
             try:
+                import dask
                 from dask.distributed import Client, LocalCluster
             except ImportError:
                 raise ConfigError("executor.kind = 'dask' needs Dask: pip install -e .[dask]") from None
             try:
                 if self.scheduler is None:
-                    self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                                 processes=True, host="127.0.0.1",
-                                                 dashboard_address=None)
+                    # A task whose worker dies is rescheduled up to allowed-failures times; the
+                    # `retries` of submit count the task's own exceptions.
+                    with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
+                        self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                                     processes=True, host="127.0.0.1",
+                                                     dashboard_address=None)
                     self._pool = Client(self._cluster)
                 else:
                     self._pool = Client(self.scheduler, timeout="30s")
