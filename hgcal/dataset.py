@@ -3,10 +3,20 @@
 :func:`load` reads one or more ROOT files (paths or globs), finds every tree named
 ``HGCalTriggerNtuple`` wherever it sits, selects generated electrons (label 1) and charged pions
 (label 0), matches each to its leading 3D cluster (``Delta R < 0.2``, cluster pT above a cut),
-and builds one row per matched particle: the per-layer cluster energies (summing trigger cells
-with ``tc_multicluster_id == cl3d_id`` by ``tc_layer``, or from ``cl3d_layer_pt`` when the
-producer stored it) and any ``cl3d_*`` shower-shape branch. Rows are split deterministically
-into train / validation / test.
+and builds one row per matched particle: the per-layer cluster energies and any ``cl3d_*``
+shower-shape branch. Rows are split deterministically into train / validation / test.
+
+Per-layer energies come from one of two sources (``layer_energies``):
+
+* ``"cells"``: ``tc_energy`` summed by ``tc_layer`` over the trigger cells with
+  ``tc_multicluster_id == cl3d_id`` -- exact energies in every layer, any physical layer;
+* ``"layer_pt"``: ``cl3d_layer_pt`` (only in ntuples made with FillLayerInfo), the cluster's
+  pT per trigger layer, times cosh of the cluster eta. CMSSW indexes it by trigger layer
+  (entry 0 is no layer) and sizes it ``lastTriggerLayer``, so the last trigger layer (layer 52
+  in V9) is never stored and reads as 0; the pT-to-energy step uses the cluster eta, not each
+  cell's, which moves a layer's energy by about a per cent.
+* ``"auto"`` (default): the trigger cells when the tree has the ``tc_*`` branches, else
+  ``cl3d_layer_pt``. (Reading ``cl3d_layer_pt`` skips the large ``tc_*`` branches, hence faster.)
 
 The default selection is the community electron/pion one used with the HGCal trigger ntuples:
 gen |pdgid| 11 or 211, gen pT > 20 GeV, 1.7 < |eta| < 2.8, 3D clusters with pT > 10 GeV
@@ -45,7 +55,9 @@ SHAPE_FEATURES = ("cl3d_coreshowerlength", "cl3d_showerlength", "cl3d_firstlayer
                   "cl3d_szz", "cl3d_srrmean", "cl3d_srrtot", "cl3d_seetot", "cl3d_spptot",
                   "cl3d_meanz", "cl3d_layer10", "cl3d_layer50", "cl3d_layer90", "cl3d_emaxe", "cl3d_hoe")
 _SPLITS = {"train": 0, "val": 1, "test": 2}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+LAYER_SOURCES = ("auto", "cells", "layer_pt")
+_CELL_BRANCHES = ("cl3d_id", "tc_layer", "tc_energy", "tc_multicluster_id")
 
 
 class Selection(NamedTuple):
@@ -167,22 +179,29 @@ def _delta_phi(a, b):
 def layer_energies_from_layer_pt(layer_pt: ak.Array, eta: np.ndarray, n_read: int) -> np.ndarray:
     """Per-read-layer energies of clusters from ``cl3d_layer_pt``.
 
-    The ntuplizer fills ``cl3d_layer_pt`` with one entry per trigger layer; entry ``k`` is
-    taken as the ``k``-th read layer of the geometry (a vector one longer, whose entry 0 is
-    the unused layer 0, is shifted by one). Energies are pT times cosh of the cluster eta.
+    Entry ``k`` of a cluster's vector is trigger layer ``k`` (the ``k``-th read layer of the
+    geometry, counting from 1); entry 0 stands for no layer and is ignored. CMSSW's vectors
+    have ``n_read`` entries (the last trigger layer has no slot and reads as 0), those of
+    :func:`hgcal.write_ntuple` ``n_read + 1``. Energies are pT times cosh of the cluster eta.
 
     Args:
-        layer_pt: Per-cluster lists of layer pT, ``(rows, var)``.
+        layer_pt: Per-cluster lists (or fixed-size arrays) of layer pT, ``(rows, n_read or n_read + 1)``.
         eta: Cluster eta, ``(rows,)``.
-        n_read: Number of read layers ``R`` of the geometry.
+        n_read: Number of read layers ``R``.
 
     Returns:
         Energies of shape ``(rows, R)``.
+
+    Raises:
+        NtupleError: If a vector's length is neither ``R`` nor ``R + 1`` (another geometry).
     """
     lengths = ak.to_numpy(ak.num(layer_pt, axis=1))
-    shift = 1 if lengths.size and lengths.max() == n_read + 1 else 0
-    padded = ak.fill_none(ak.pad_none(layer_pt, n_read + shift, axis=1, clip=True), 0.0)
-    values = ak.to_numpy(padded).astype(np.float64)[:, shift:]
+    wrong = lengths[(lengths != n_read) & (lengths != n_read + 1)]
+    if wrong.size:
+        raise NtupleError(f"cl3d_layer_pt has {wrong[0]} entries per cluster but the geometry reads {n_read} "
+                          f"layers (expected {n_read} or {n_read + 1}); pass the geometry the ntuple was made with")
+    padded = ak.fill_none(ak.pad_none(layer_pt, n_read + 1, axis=1, clip=True), 0.0)
+    values = ak.to_numpy(padded).astype(np.float64)[:, 1:]
     return values * np.cosh(eta)[:, None]
 
 
@@ -260,17 +279,21 @@ def match_clusters(gen_pdgid: ak.Array, gen_pt: ak.Array, gen_eta: ak.Array, gen
 
 
 def _layer_columns(chunk: ak.Array, match: Match, layer_names: list[str], geometry: Geometry,
-                   use_layer_pt: bool) -> dict[str, np.ndarray]:
+                   use_layer_pt: bool, where: str) -> dict[str, np.ndarray]:
     """Per-layer energies of each row's cluster, one ``(rows,)`` column per ``layer_<N>`` name."""
     if use_layer_pt:
         read_layers = [int(k) for k in geometry.read_layers]
         unknown = [n for n in layer_names if int(n[6:]) not in read_layers]
         if unknown:
-            raise NtupleError(f"load: feature {unknown[0]!r} is not a read layer of geometry {geometry.name!r}, "
-                              "which cl3d_layer_pt is indexed by; pick read layers or another geometry")
+            raise NtupleError(f"{where}: feature {unknown[0]!r} is not a read layer of geometry {geometry.name!r}, "
+                              "and cl3d_layer_pt holds read layers only; pick read layers, another geometry "
+                              "or layer_energies='cells'")
         eta = _flat(chunk["cl3d_eta"]).astype(np.float64)[match.cluster]
-        per_layer = layer_energies_from_layer_pt(ak.flatten(chunk["cl3d_layer_pt"], axis=1)[match.cluster],
-                                                 eta, len(read_layers))
+        try:
+            per_layer = layer_energies_from_layer_pt(ak.flatten(chunk["cl3d_layer_pt"], axis=1)[match.cluster],
+                                                     eta, len(read_layers))
+        except NtupleError as err:
+            raise NtupleError(f"{where}: branch {err}") from None
         return {n: per_layer[:, read_layers.index(int(n[6:]))] for n in layer_names}
     numbers = [int(n[6:]) for n in layer_names]
     column_of_layer = np.full(max(numbers) + 1, -1)
@@ -284,7 +307,7 @@ def _layer_columns(chunk: ak.Array, match: Match, layer_names: list[str], geomet
 
 
 def _rows_of_chunk(chunk: ak.Array, gen_id: str, selection: Selection, names: tuple[str, ...],
-                   geometry: Geometry, use_layer_pt: bool) -> dict[str, np.ndarray]:
+                   geometry: Geometry, use_layer_pt: bool, where: str = "load") -> dict[str, np.ndarray]:
     """Matches particles to clusters in one chunk of events and returns the row columns."""
     match = match_clusters(chunk[gen_id], chunk["gen_pt"], chunk["gen_eta"], chunk["gen_phi"],
                            chunk["cl3d_pt"], chunk["cl3d_eta"], chunk["cl3d_phi"], selection)
@@ -298,7 +321,7 @@ def _rows_of_chunk(chunk: ak.Array, gen_id: str, selection: Selection, names: tu
         "cl3d_pt": cluster("cl3d_pt"), "cl3d_energy": cluster("cl3d_energy"),
     }
     layer_names = [n for n in names if n.startswith("layer_")]
-    layers = _layer_columns(chunk, match, layer_names, geometry, use_layer_pt) if layer_names else {}
+    layers = _layer_columns(chunk, match, layer_names, geometry, use_layer_pt, where) if layer_names else {}
     for name in names:
         rows["feature:" + name] = layers[name] if name in layers else cluster(name)
     return rows
@@ -308,7 +331,8 @@ def _rows_of_chunk(chunk: ak.Array, gen_id: str, selection: Selection, names: tu
 # reading
 
 
-def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...]) -> tuple[list[str], str, bool]:
+def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...],
+                     layer_source: str = "auto") -> tuple[list[str], str, bool]:
     keys = set(tree.keys())
     where = f"{file}: tree {path!r}"
     gen_id = "gen_pdgid" if "gen_pdgid" in keys else "gen_id" if "gen_id" in keys else None
@@ -319,14 +343,20 @@ def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...]) -> tup
     needed += [n for n in names if n.startswith("cl3d_")]
     use_layer_pt = False
     if any(n.startswith("layer_") for n in names):
-        use_layer_pt = "cl3d_layer_pt" in keys
-        needed += ["cl3d_layer_pt"] if use_layer_pt else ["cl3d_id", "tc_layer", "tc_energy", "tc_multicluster_id"]
+        has_cells = all(branch in keys for branch in _CELL_BRANCHES)
+        use_layer_pt = layer_source == "layer_pt" or (
+            layer_source == "auto" and not has_cells and "cl3d_layer_pt" in keys)
+        needed += ["cl3d_layer_pt"] if use_layer_pt else list(_CELL_BRANCHES)
     for branch in needed:
         if branch not in keys:
-            hint = ("per-layer features need the tc_* branches (trigger-cell ntuple) or cl3d_layer_pt "
-                    "(FillLayerInfo); enable one, or drop the 'layers' features"
-                    if branch.startswith("tc_") or branch == "cl3d_id" else
-                    "choose features this file has, or re-run the ntuplizer with that branch")
+            if branch == "cl3d_layer_pt":
+                hint = ("layer_energies='layer_pt' needs an ntuple made with FillLayerInfo; "
+                        "use layer_energies='cells' (the tc_* branches) instead")
+            elif branch in _CELL_BRANCHES:
+                hint = ("per-layer features need the tc_* branches (trigger-cell ntuple) or cl3d_layer_pt "
+                        "(FillLayerInfo); enable one, or drop the 'layers' features")
+            else:
+                hint = "choose features this file has, or re-run the ntuplizer with that branch"
             raise NtupleError(f"{where} has no branch {branch!r}; {hint}")
     for name in names:
         if name.startswith("cl3d_") and "vector<vector" in tree[name].typename.replace("std::", "").replace(" ", ""):
@@ -342,7 +372,12 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
-def _read_file(file: Path, names, selection, geometry, step_size) -> Iterable[dict[str, np.ndarray]]:
+def _read_file(file: Path, names, selection, geometry, step_size,
+               layer_source: str = "auto") -> Iterable[dict[str, np.ndarray]]:
+    short = _missing_bytes(file)  # caught up front: the lost bytes may hold no branch that load reads
+    if short:
+        raise NtupleError(f"{file}: truncated ROOT file ({short}); the file looks truncated or corrupt, "
+                          "copy it again")
     try:
         handle = uproot.open(file)
     except Exception as exc:  # uproot raises ValueError, OSError, struct errors ... for non-ROOT data
@@ -363,17 +398,48 @@ def _read_file(file: Path, names, selection, geometry, step_size) -> Iterable[di
             except Exception as exc:
                 raise NtupleError(f"{file}: tree {path!r} cannot be read ({type(exc).__name__}); "
                                   "the file looks truncated or corrupt, copy it again") from None
-            branches, gen_id, use_layer_pt = _needed_branches(tree, file, path, names)
-            chunks = tree.iterate(branches, step_size=step_size, library="ak")
+            branches, gen_id, use_layer_pt = _needed_branches(tree, file, path, names, layer_source)
+            chunks = tree.iterate(branches, step_size=step_size, library="ak", report=True)
+            read_up_to = 0
             while True:
                 try:
-                    chunk = next(chunks)
+                    chunk, report = next(chunks)
                 except StopIteration:
                     break
                 except Exception as exc:  # decompression, basket and seek errors of a damaged file
-                    raise NtupleError(f"{file}: tree {path!r} cannot be read to the end ({_first_line(exc)}); "
-                                      "the file looks truncated or corrupt, copy it again") from None
-                yield _rows_of_chunk(chunk, gen_id, selection, names, geometry, use_layer_pt)
+                    broken = _unreadable_branch(tree, branches, read_up_to)
+                    branch = f" branch {broken!r}" if broken else ""
+                    raise NtupleError(f"{file}: tree {path!r}{branch} cannot be read past entry {read_up_to} "
+                                      f"({_first_line(exc)}); the file looks truncated or corrupt, "
+                                      "copy it again") from None
+                read_up_to = report.tree_entry_stop
+                yield _rows_of_chunk(chunk, gen_id, selection, names, geometry, use_layer_pt,
+                                     f"{file}: tree {path!r}")
+
+
+def _missing_bytes(file: Path) -> str:
+    """``"has 1200 of 149083 bytes"`` when a ROOT file is shorter than its header's end (fEND)."""
+    with open(file, "rb") as stream:
+        header = stream.read(20)
+    if len(header) < 16 or header[:4] != b"root":
+        return ""
+    large = int.from_bytes(header[4:8], "big") >= 1_000_000  # 64-bit seeks
+    end = int.from_bytes(header[12:20] if large else header[12:16], "big")
+    size = file.stat().st_size
+    return f"has {size} of {end} bytes" if size < end else ""
+
+
+def _unreadable_branch(tree, branches: Sequence[str], entry_start: int) -> str | None:
+    """The first of ``branches`` that fails to read from ``entry_start`` on (None if all read).
+
+    Runs only after a chunk failed, to name the damaged branch in the error.
+    """
+    for branch in branches:
+        try:
+            tree[branch].array(entry_start=entry_start, library="ak")
+        except Exception:  # the same damage the chunk met, seen branch by branch
+            return branch
+    return None
 
 
 def _contents_hash(files: Sequence[Path]) -> str:
@@ -432,7 +498,8 @@ def _split_labels(n: int, fractions: tuple[float, float, float], seed: int) -> n
 def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str] = "layers", *,
          selection: Selection = Selection(), geometry: Geometry | str | Path = "v9-trigger",
          split: tuple[float, float, float] = (0.6, 0.2, 0.2), seed: int = 0, weights: str | None = None,
-         cache_dir: str | Path | None = None, step_size: str | int = "100 MB") -> Dataset:
+         cache_dir: str | Path | None = None, step_size: str | int = "100 MB",
+         layer_energies: str = "auto") -> Dataset:
     """Reads HGCal trigger ntuples into a Dataset of electron (1) and pion (0) rows.
 
     Args:
@@ -448,6 +515,8 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
         weights: None, or ``"balanced"`` for class weights ``n / (2 n_class)``.
         cache_dir: Folder for the ``.npz`` cache (None: no cache).
         step_size: Chunk size for ``uproot`` iteration (entries or a size such as ``"100 MB"``).
+        layer_energies: Source of the per-layer energies: ``"auto"``, ``"cells"`` or
+            ``"layer_pt"`` (see the module docstring).
 
     Returns:
         The Dataset; ``X`` float32 ``(n, f)``, ``y`` float32 ``(n,)``.
@@ -463,9 +532,12 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
         raise NtupleError(f"load: split={split!r} must be three non-negative fractions summing to 1")
     if weights not in (None, "balanced"):
         raise NtupleError(f"load: weights={weights!r} is not supported; use None or 'balanced'")
+    if layer_energies not in LAYER_SOURCES:
+        raise NtupleError(f"load: layer_energies={layer_energies!r} is not one of {LAYER_SOURCES}")
     selection = Selection(*selection)
     options = {"version": _CACHE_VERSION, "features": names, "selection": selection._asdict(),
-               "geometry": geometry.to_dict(), "split": list(split), "seed": seed, "weights": weights}
+               "geometry": geometry.to_dict(), "split": list(split), "seed": seed, "weights": weights,
+               "layer_energies": layer_energies}
     target = None
     if cache_dir is not None:
         key = hashlib.sha256((_contents_hash(files) + json.dumps(options, sort_keys=True)).encode()).hexdigest()
@@ -473,7 +545,8 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
         if target.is_file() and (cached := _load_cache(target)) is not None:
             return cached
 
-    parts = [rows for file in files for rows in _read_file(file, names, selection, geometry, step_size)]
+    parts = [rows for file in files
+             for rows in _read_file(file, names, selection, geometry, step_size, layer_energies)]
     columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
     if not parts or columns["y"].size == 0:
         raise NtupleError(f"{', '.join(map(str, files))}: no generated particle passes the selection "

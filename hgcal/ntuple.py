@@ -2,13 +2,25 @@
 
 The schema is that of the CMSSW HGCal trigger ntuplizer (L1Trigger/L1THGCalUtilities,
 ``HGCalTriggerNtupleManager`` with the event, gen, trigger-cell and multicluster ntuples): one
-entry per event with flat ``run``, ``event``, ``lumi`` and jagged ``gen_*``, ``cl3d_*`` and
-``tc_*`` branches, each group with its ``*_n`` counter. ``tc_multicluster_id`` links a trigger
-cell to the ``cl3d_id`` of its 3D cluster (0 for none). The default tree path is
-``hgcalTriggerNtuplizer/HGCalTriggerNtuple``; newer CMSSW releases write
-``l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple``. uproot writes jagged branches as
-counted C arrays (``float[gen_n]``) where CMSSW writes ``std::vector<float>``; readers
-(uproot, ROOT) see the same values.
+entry per event with flat ``run``, ``event``, ``lumi`` (and the gen ntuple's ``gen_PUNumInt``,
+``gen_TrueNumInt``, ``vtx_x/y/z``) and jagged ``gen_*``, ``cl3d_*`` and ``tc_*`` branches, each
+group with its ``*_n`` counter, element types as the ntuplizer declares them (``cl3d_id``,
+``tc_id``, ``tc_data``, ``tc_cluster_id``, ``tc_multicluster_id`` unsigned; ``gen_pdgid``,
+``gen_charge``, ``gen_status``, ``cl3d_showerlength`` & co., ``tc_layer`` & co. int; the rest
+float). ``tc_multicluster_id`` links a trigger cell to the ``cl3d_id`` of its 3D cluster (0 for
+none); ``cl3d_layer_pt`` holds each cluster's pT per trigger layer (FillLayerInfo). The default
+tree path is ``hgcalTriggerNtuplizer/HGCalTriggerNtuple``; newer CMSSW releases write
+``l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple``.
+
+Layout: uproot cannot write ``std::vector`` branches (scikit-hep/uproot5 issues 257 and
+1486), so jagged branches are counted C arrays, ``float cl3d_pt[cl3d_n]``, sharing the counters
+``gen_n``, ``cl3d_n``, ``tc_n`` that the real ntuple has as well (no extra branch names), and
+``cl3d_layer_pt`` is ``float cl3d_layer_pt[cl3d_n][R+1]`` where CMSSW writes
+``std::vector<std::vector<float>>``. uproot and ROOT read both layouts to the same arrays
+(``var * float32``, and ``var * var`` or ``var * (R+1)`` for ``cl3d_layer_pt``); ROOT's
+``TTree::Draw("cl3d_pt")`` and ``cl3d_layer_pt[0][k]`` work on either. Not written: the
+doubly jagged ``gen_daughters`` and ``cl3d_clusters_id``, the ``genpart_*`` block, and the
+pre-V9 ``tc_wafer``/``tc_cell`` (empty vectors in V9 ntuples).
 
 The fast simulation uses a square grid of trigger cells, so ``tc_waferu/v`` and
 ``tc_cellu/v`` hold the grid index divided by / modulo 8 rather than hexagonal coordinates.
@@ -75,6 +87,10 @@ def showers_to_branches(showers: Showers, first_event: int = 0) -> dict[str, np.
         "run": np.ones(n, dtype=np.int32),
         "event": np.arange(first_event + 1, first_event + n + 1, dtype=np.int32),
         "lumi": np.ones(n, dtype=np.int32),
+        "gen_PUNumInt": np.zeros(n, dtype=np.int32),  # no pile-up
+        "gen_TrueNumInt": np.zeros(n, dtype=np.float32),
+        "vtx_x": np.zeros(n, dtype=np.float32), "vtx_y": np.zeros(n, dtype=np.float32),
+        "vtx_z": np.zeros(n, dtype=np.float32),
     }
     gen = {
         "pdgid": showers.pdgid.astype(np.int32),
@@ -114,7 +130,7 @@ def showers_to_branches(showers: Showers, first_event: int = 0) -> dict[str, np.
         "layer": geometry.read_layers[layer_index].astype(np.int32),
         "waferu": (cells.ix // 8).astype(np.int32), "waferv": (cells.iy // 8).astype(np.int32),
         "cellu": (cells.ix % 8).astype(np.int32), "cellv": (cells.iy % 8).astype(np.int32),
-        "data": np.rint(mip).astype(np.int32),
+        "data": np.rint(mip).astype(np.uint32),
         "pt": (cells.energy / np.cosh(eta)).astype(np.float32),
         "mipPt": (mip / np.cosh(eta)).astype(np.float32),
         "energy": cells.energy.astype(np.float32),
@@ -126,7 +142,31 @@ def showers_to_branches(showers: Showers, first_event: int = 0) -> dict[str, np.
     }
     for key, values in tc.items():
         branches[f"tc_{key}"] = ak.unflatten(values, showers.tc_count.astype(np.int64))
+    layer_pt = _layer_pt(cells.shower, layer_index, tc["pt"], n, geometry.n_read)
+    branches["cl3d_layer_pt"] = ak.unflatten(layer_pt[has], counts)
     return branches
+
+
+def _layer_pt(shower: np.ndarray, layer_index: np.ndarray, pt: np.ndarray, n: int, n_read: int) -> np.ndarray:
+    """``cl3d_layer_pt`` as the ntuplizer fills it: trigger-cell pT summed per trigger layer.
+
+    CMSSW indexes the vector by trigger layer (1 = first read layer, 0 = no layer, always 0).
+    Its vector has ``lastTriggerLayer`` entries, which leaves no slot for the last trigger
+    layer; this one has ``n_read + 1`` so that every read layer keeps its pT.
+
+    Args:
+        shower: Shower index of each trigger cell, ``(m,)``.
+        layer_index: Read-layer index (0-based) of each trigger cell, ``(m,)``.
+        pt: Trigger-cell pT, ``(m,)``.
+        n: Number of showers.
+        n_read: Number of read layers ``R``.
+
+    Returns:
+        ``(n, R + 1)`` float32, column 0 zero.
+    """
+    slot = shower.astype(np.int64) * (n_read + 1) + 1 + layer_index.astype(np.int64)
+    sums = np.bincount(slot, weights=pt.astype(np.float64), minlength=n * (n_read + 1))
+    return sums.reshape(n, n_read + 1).astype(np.float32)
 
 
 def _group(branches: Mapping[str, np.ndarray | ak.Array]) -> dict[str, np.ndarray | ak.Array]:
@@ -136,16 +176,59 @@ def _group(branches: Mapping[str, np.ndarray | ak.Array]) -> dict[str, np.ndarra
     for name, values in branches.items():
         prefix, _, rest = name.partition("_")
         if prefix in _GROUPS and rest and rest != "n" and isinstance(values, ak.Array) and values.ndim > 1:
-            grouped.setdefault(prefix, {})[rest] = values
+            grouped.setdefault(prefix, {})[rest] = _fixed_inner(name, values)
         elif not (prefix in _GROUPS and rest == "n"):
             flat[name] = np.asarray(values) if not isinstance(values, ak.Array) else values
     for prefix, fields in grouped.items():
         try:
-            flat[prefix] = ak.zip(fields)
+            flat[prefix] = ak.zip(fields, depth_limit=2)
         except ValueError:
             raise NtupleError(f"write_ntuple: the {prefix}_* branches have different lengths per event; "
                               "give every branch of a group the same counts") from None
     return flat
+
+
+def _fixed_inner(name: str, values: ak.Array) -> ak.Array:
+    """A list-per-object branch (``std::vector<std::vector<float>>`` read from CMSSW) as fixed-size arrays.
+
+    uproot writes one level of variable-length lists per branch; an inner list of the same
+    length for every object (``cl3d_layer_pt``) becomes a fixed-size array, ``float x[n][L]``.
+
+    Raises:
+        NtupleError: If the inner lists differ in length (``gen_daughters``, ``cl3d_clusters_id``).
+    """
+    if values.ndim <= 2:
+        return values
+    try:
+        return ak.to_regular(values, axis=2)
+    except ValueError:
+        raise NtupleError(f"write_ntuple: branch {name!r} holds lists of different lengths per object, which "
+                          "uproot cannot write; leave it out of the mapping") from None
+
+
+def _offsets_count_inner_arrays(tree) -> None:
+    """Makes uproot write jagged arrays of fixed-size arrays (``cl3d_layer_pt[cl3d_n][39]``) readably.
+
+    uproot 5.7 flattens such a branch before writing its basket, so the entry offsets are
+    counted in scalars instead of inner arrays and the file reads back broken (``wrong number
+    of bytes``). Giving the basket writer of this one tree its array back in shape fixes
+    the offsets; a basket that already arrives shaped (a fixed uproot) passes unchanged.
+
+    Args:
+        tree: The ``uproot.WritableTree`` just made by ``mktree``.
+    """
+    cascading = getattr(tree, "_cascading", None)
+    write = getattr(cascading, "write_jagged_basket", None)
+    if write is None or not hasattr(cascading, "_branch_data"):
+        return  # another uproot layout: the round-trip test of cl3d_layer_pt says whether it still works
+
+    def write_shaped(sink, branch_name, compression, array, offsets):
+        shape = cascading._branch_data[cascading._branch_lookup[branch_name]].get("shape", ())
+        if shape and array.ndim == 1:
+            array = array.reshape(-1, *shape)
+        return write(sink, branch_name, compression, array, offsets)
+
+    cascading.write_jagged_basket = write_shaped
 
 
 def _types(data: Mapping[str, np.ndarray | ak.Array]) -> dict:
@@ -209,6 +292,7 @@ def write_ntuple(path: str | Path, events: Showers | Iterable[Showers] | Mapping
                 if output is None:
                     output = file.mktree(tree, _types(data), counter_name=lambda group: f"{group}_n",
                                          field_name=lambda group, field: f"{group}_{field}")
+                    _offsets_count_inner_arrays(output)
                 output.extend(data)
             if output is None:
                 raise NtupleError("write_ntuple: no events given; pass at least one shower")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -16,6 +17,28 @@ from hgcal.cli import main
 from hgcal.dataset import layer_energies_from_layer_pt
 
 TREE = "hgcalTriggerNtuplizer/HGCalTriggerNtuple"
+CMSSW_LAYOUT = Path(__file__).parent / "data" / "cmssw_layout.root"  # std::vector file made with ROOT
+
+# Element types the CMSSW ntuplizer declares (L1Trigger/L1THGCalUtilities/plugins/ntuples:
+# HGCalTriggerNtupleEvent, ...Gen, ...HGCMulticlusters, ...HGCTriggerCells), for the branches
+# write_ntuple writes; "[]" marks the std::vector ones.
+CMSSW_TYPES = {
+    "run": "int32", "event": "int32", "lumi": "int32",
+    "gen_n": "int32", "gen_PUNumInt": "int32", "gen_TrueNumInt": "float32",
+    "vtx_x": "float32", "vtx_y": "float32", "vtx_z": "float32",
+    **{f"gen_{k}": "float32[]" for k in ("eta", "phi", "pt", "energy")},
+    **{f"gen_{k}": "int32[]" for k in ("charge", "pdgid", "status")},
+    "cl3d_n": "int32", "cl3d_id": "uint32[]", "cl3d_clusters_n": "int32[]", "cl3d_quality": "int32[]",
+    **{f"cl3d_{k}": "int32[]" for k in ("showerlength", "coreshowerlength", "firstlayer", "maxlayer")},
+    **{f"cl3d_{k}": "float32[]" for k in (
+        "pt", "energy", "eta", "phi", "seetot", "seemax", "spptot", "sppmax", "szz", "srrtot", "srrmax",
+        "srrmean", "emaxe", "hoe", "meanz", "layer10", "layer50", "layer90", "ntc67", "ntc90", "bdteg")},
+    "cl3d_layer_pt": "float32[][]",
+    "tc_n": "int32",
+    **{f"tc_{k}": "uint32[]" for k in ("id", "data", "cluster_id", "multicluster_id")},
+    **{f"tc_{k}": "int32[]" for k in ("subdet", "zside", "layer", "waferu", "waferv", "cellu", "cellv")},
+    **{f"tc_{k}": "float32[]" for k in ("pt", "mipPt", "energy", "eta", "phi", "x", "y", "z", "multicluster_pt")},
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +58,22 @@ def _selected(showers):
     return keep & (np.abs(showers.eta) > 1.7) & (np.abs(showers.eta) < 2.8)
 
 
-def test_schema_has_the_ntuplizer_branches(branches):
-    for name in ["run", "event", "lumi", "gen_n", "gen_pdgid", "gen_status", "gen_charge", "gen_energy",
-                 "cl3d_n", "cl3d_id", "cl3d_showerlength", "cl3d_coreshowerlength", "cl3d_srrmean",
-                 "cl3d_layer10", "cl3d_ntc67", "cl3d_bdteg", "cl3d_quality", "tc_n", "tc_id", "tc_layer",
-                 "tc_waferu", "tc_cellv", "tc_mipPt", "tc_x", "tc_z", "tc_multicluster_id", "tc_multicluster_pt"]:
-        assert name in branches, name
-    assert branches["cl3d_id"].type.content.content.primitive == "uint32"
-    assert branches["cl3d_showerlength"].type.content.content.primitive == "int32"
+def _element_type(array: ak.Array) -> str:
+    """``float32``, ``int32[]``, ``float32[][]``: the element type and list depth of a branch."""
+    text = str(array.type.content)
+    return text.split(" * ")[-1] + "[]" * text.count(" * ")
+
+
+def test_schema_has_the_ntuplizer_names_and_types(branches):
+    """Every branch has a real ntuplizer name (no helper branch of our own) and its element type."""
+    assert set(branches) == set(CMSSW_TYPES)
+    for name, array in branches.items():
+        assert _element_type(array) == CMSSW_TYPES[name], name
+    with uproot.open(CMSSW_LAYOUT) as file:  # the ROOT-made std::vector file agrees, branch by branch
+        tree = file["l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple"]
+        for name in CMSSW_TYPES:
+            assert _element_type(tree[name].array()) == CMSSW_TYPES[name], name
+            assert ("std::vector" in tree[name].typename) == ("[]" in CMSSW_TYPES[name]), name
 
 
 def test_round_trip_keeps_every_value(branches, dataset, electrons, pions):
@@ -136,9 +167,77 @@ def test_cache_is_keyed_by_contents_and_options(tmp_path, ntuple_path):
 
 
 def test_layer_pt_branch_gives_energies():
-    layer_pt = ak.Array([[0.0, 1.0, 2.0, 0.5], [0.0, 3.0, 0.0, 0.0]])
-    energy = layer_energies_from_layer_pt(layer_pt, np.array([2.0, 1.5]), n_read=3)  # entry 0 unused
-    assert np.allclose(energy, np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 0.0]]) * np.cosh([[2.0], [1.5]]))
+    """Entry k is trigger layer k (entry 0: no layer); CMSSW's shorter vector lacks the last layer."""
+    layer_pt = ak.Array([[0.0, 1.0, 2.0, 0.5], [0.0, 3.0, 0.0], [0.0, 4.0, 1.0]])
+    energy = layer_energies_from_layer_pt(layer_pt, np.array([2.0, 1.5, 1.0]), n_read=3)
+    expected = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, 0.0], [4.0, 1.0, 0.0]]) * np.cosh([[2.0], [1.5], [1.0]])
+    assert np.allclose(energy, expected)
+    with pytest.raises(hgcal.NtupleError, match="cl3d_layer_pt has 9 entries per cluster.*geometry reads 3"):
+        layer_energies_from_layer_pt(ak.Array([[0.0] * 9]), np.array([2.0]), n_read=3)
+
+
+def test_layer_pt_is_the_trigger_cell_pt_per_trigger_layer(branches, electrons):
+    """cl3d_layer_pt[k] = sum of tc_pt of the cluster's cells in trigger layer k, as CMSSW fills it."""
+    read_layers = electrons.geometry.read_layers
+    layer_pt = branches["cl3d_layer_pt"]
+    assert set(ak.num(layer_pt, axis=2)[ak.num(layer_pt) > 0].to_numpy().ravel()) == {read_layers.size + 1}
+    has = ak.to_numpy(branches["cl3d_n"] == 1)
+    event = np.repeat(np.arange(len(has)), ak.to_numpy(branches["tc_n"]))
+    trigger_layer = np.searchsorted(read_layers, ak.to_numpy(ak.flatten(branches["tc_layer"]))) + 1
+    owned = ak.to_numpy(ak.flatten(branches["tc_multicluster_id"])) > 0
+    expected = np.zeros((len(has), read_layers.size + 1))
+    np.add.at(expected, (event[owned], trigger_layer[owned]), ak.to_numpy(ak.flatten(branches["tc_pt"]))[owned])
+    stored = ak.to_numpy(ak.firsts(layer_pt)[has])
+    assert np.allclose(stored, expected[has], rtol=1e-5, atol=1e-6)
+    assert np.all(stored[:, 0] == 0)
+
+
+def test_loader_takes_cells_first_and_layer_pt_agrees(tmp_path, ntuple_path, dataset, branches):
+    layers = [f"layer_{k}" for k in range(1, 53)]
+    names = list(dataset.feature_names)
+    columns = [names.index(n) for n in names if n in layers]
+    cells = hgcal.load(ntuple_path, features="layers", layer_energies="cells")
+    assert np.array_equal(cells.X, dataset.X[:, columns])  # "auto" read the trigger cells
+    from_pt = hgcal.load(ntuple_path, features="layers", layer_energies="layer_pt")
+    total = cells.X.sum(axis=1, keepdims=True)
+    # pT -> energy with the cluster's eta instead of each cell's: ~1 % on a layer, far less in total
+    large = cells.X > 0.05 * total
+    assert np.allclose(from_pt.X[large], cells.X[large], rtol=0.02)
+    assert np.all(np.abs(from_pt.X - cells.X) <= 0.005 * total)
+    assert np.allclose(from_pt.X.sum(axis=1), total[:, 0], rtol=0.005)
+    assert not np.array_equal(from_pt.X, cells.X)
+    # without the trigger cells, "auto" falls back to cl3d_layer_pt
+    no_cells = hgcal.write_ntuple(tmp_path / "nocells.root", {k: v for k, v in branches.items() if not k.startswith("tc_")})
+    assert np.array_equal(hgcal.load(no_cells, features="layers").X, from_pt.X)
+
+
+def _counted_copy(path, tree):
+    """The std::vector fixture rewritten by write_ntuple as counted arrays."""
+    with uproot.open(CMSSW_LAYOUT) as file:
+        source = file["l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple"]
+        skip = ("gen_daughters", "cl3d_clusters_id", "tc_wafer", "tc_cell")  # ragged inside, or empty in V9
+        arrays = {k: source[k].array() for k in source.keys() if k not in skip and not k.startswith("genpart_")}
+    return hgcal.write_ntuple(path, arrays, tree=tree)
+
+
+def test_std_vector_layout_loads_like_counted_arrays(tmp_path):
+    """A ROOT-made file in the CMSSW layout (std::vector, vector<vector<float>> cl3d_layer_pt of
+    lastTriggerLayer entries, empty tc_wafer, genpart_* without counter) loads like our layout."""
+    options = dict(features=["layers", "shapes"], split=(1.0, 0.0, 0.0))
+    vectors = hgcal.load(CMSSW_LAYOUT, **options)
+    assert len(vectors) == 16 and vectors.y.sum() == 8
+    # per-layer energies add up to the cluster energy (all cells belong to the cluster)
+    assert np.allclose(vectors.X[:, :38].sum(axis=1), vectors.spectators["cl3d_energy"], rtol=1e-4)
+    copy = _counted_copy(tmp_path / "counted.root", "l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple")
+    with uproot.open(copy) as file:
+        assert file["l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple/cl3d_layer_pt"].typename == "float[][38]"
+    counted = hgcal.load(copy, **options)
+    assert np.array_equal(counted.X, vectors.X) and np.array_equal(counted.y, vectors.y)
+    vectors_pt = hgcal.load(CMSSW_LAYOUT, layer_energies="layer_pt", **options)
+    assert np.array_equal(hgcal.load(copy, layer_energies="layer_pt", **options).X, vectors_pt.X)
+    # CMSSW's vector has no slot for the last trigger layer (52): it reads as 0
+    assert np.all(vectors_pt.X[:, 37] == 0) and vectors.X[:, 37].max() > 0
+    assert np.allclose(vectors_pt.X[:, :37].sum(axis=1), vectors.X[:, :37].sum(axis=1), rtol=0.005)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,11 +263,26 @@ def test_not_a_root_file(tmp_path):
     _assert_fails(tmp_path, path, "notes.root: not a readable ROOT file")
 
 
-def test_truncated_file(tmp_path, ntuple_path):
-    data = ntuple_path.read_bytes()
-    path = tmp_path / "truncated.root"
-    path.write_bytes(data[: len(data) // 2])
-    _assert_fails(tmp_path, path, "truncated.root.*truncated or corrupt")
+@pytest.mark.parametrize("fraction", [0.001, 0.01, 0.5, 0.99, 0.9999])
+def test_truncated_file(tmp_path, ntuple_path, fraction):
+    """uproot's files keep the tree's metadata up front, ROOT's at the end: both fail cleanly."""
+    for source, name in ((ntuple_path, "uproot"), (CMSSW_LAYOUT, "root")):
+        data = source.read_bytes()
+        path = tmp_path / f"truncated-{name}.root"
+        path.write_bytes(data[: int(len(data) * fraction)])
+        _assert_fails(tmp_path, path, f"truncated-{name}.root.*truncated or corrupt, copy it again")
+
+
+def test_corrupt_basket_names_the_branch(tmp_path):
+    path = tmp_path / "corrupt.root"
+    hgcal.write_ntuple(path, [hgcal.simulate(300, "e-", seed=4)])  # compressed: damage breaks decompression
+    with uproot.open(path) as file:
+        seek = int(file[TREE]["tc_energy"].member("fBasketSeek")[0])
+    data = bytearray(path.read_bytes())
+    data[seek + 200: seek + 1200] = b"\xff" * 1000  # inside tc_energy's first basket, past its key
+    path.write_bytes(bytes(data))
+    _assert_fails(tmp_path, path, "corrupt.root: tree 'hgcalTriggerNtuplizer/HGCalTriggerNtuple' branch "
+                  "'tc_energy' cannot be read past entry 0 .*copy it again")
 
 
 def test_file_without_trigger_tree(tmp_path):
@@ -178,12 +292,17 @@ def test_file_without_trigger_tree(tmp_path):
     _assert_fails(tmp_path, path, "other.root: no TTree named 'HGCalTriggerNtuple'")
 
 
-def test_tree_without_a_needed_branch(tmp_path, branches):
+def test_tree_without_a_needed_branch(tmp_path, branches, ntuple_path):
     path = hgcal.write_ntuple(tmp_path / "nocl.root", {k: v for k, v in branches.items() if k != "cl3d_eta"})
     _assert_fails(tmp_path, path, r"nocl.root: tree 'hgcalTriggerNtuplizer/HGCalTriggerNtuple' has no branch 'cl3d_eta'")
-    path = hgcal.write_ntuple(tmp_path / "notc.root", {k: v for k, v in branches.items() if not k.startswith("tc_")})
-    _assert_fails(tmp_path, path, "no branch 'tc_layer'.*tc_\\* branches")
+    path = hgcal.write_ntuple(tmp_path / "notc.root", {k: v for k, v in branches.items()
+                                                       if not k.startswith("tc_") and k != "cl3d_layer_pt"})
+    _assert_fails(tmp_path, path, "no branch 'tc_layer'.*tc_\\* branches.*cl3d_layer_pt")
     assert len(hgcal.load(path, features="shapes")) > 0  # shapes need no trigger cells
+    _assert_fails(tmp_path, path, "notc.root: tree .* has no branch 'cl3d_layer_pt'; layer_energies='layer_pt' needs",
+                  layer_energies="layer_pt")
+    _assert_fails(tmp_path, ntuple_path, "showers.root: tree .* branch cl3d_layer_pt has 39 entries.*reads 8 layers", geometry="seed8",
+                  layer_energies="layer_pt")
 
 
 def test_empty_selection(tmp_path, ntuple_path):
