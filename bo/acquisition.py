@@ -165,7 +165,8 @@ def sample_path(key, gp: gplib.GP, n_features: int = 1024):
     def prior(x):
         return amplitude * jnp.cos(x @ omega.T + phase) @ weight
 
-    eps = jnp.sqrt(jnp.exp(gp.params.log_noise)) * jax.random.normal(k_eps, gp.y.shape)
+    noise = jnp.exp(gp.params.log_noise) if gp.obs_noise is None else jnp.exp(gp.params.log_noise) + gp.obs_noise
+    eps = jnp.sqrt(noise) * jax.random.normal(k_eps, gp.y.shape)
     residual = (gp.y - prior(gp.X) - eps) * gp.mask
     update = gp.L_inv.T @ (gp.L_inv @ residual)
 

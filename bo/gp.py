@@ -6,6 +6,10 @@ inside `fit`. Hyperparameters are the MAP under dimension-scaled log-normal prio
 Hellsten & Nardi 2024, "Vanilla Bayesian optimization performs great in high dimensions"), found
 by L-BFGS-B from the best of many screened starts, on a jitted closed-form value and gradient.
 
+Observations may carry their own noise variances (`obs_noise`, e.g. the squared standard error
+of a mean over seeds); they are added to the diagonal on top of the learned homoscedastic noise,
+in the hyperparameter fit and in the posterior. Without them (None) no extra work is done.
+
 Training data are padded to a capacity (a power of two) and masked: a padded row has zero
 covariance with everything, unit variance and a zero target, so it adds exactly nothing to the
 likelihood or the posterior, and every compiled function is reused until the capacity fills.
@@ -63,7 +67,7 @@ class GPParams(NamedTuple):
 
 
 @partial(jax.tree_util.register_dataclass,
-         data_fields=["X", "y", "mask", "params", "L_inv", "alpha", "y_mean", "y_std"],
+         data_fields=["X", "y", "mask", "params", "L_inv", "alpha", "y_mean", "y_std", "obs_noise"],
          meta_fields=["kernel"])
 @dataclasses.dataclass(frozen=True)
 class GP:
@@ -79,6 +83,8 @@ class GP:
         alpha: (capacity,) (K + noise)^-1 y.
         y_mean, y_std: the standardisation, so `predict` answers in the caller's units.
         kernel: kernel name, one of `KERNELS`.
+        obs_noise: (capacity,) per-observation noise variances in standardised units (0 on padded
+            rows), added to the learned noise; None when the data carry none.
     """
 
     X: jax.Array
@@ -90,6 +96,7 @@ class GP:
     y_mean: jax.Array
     y_std: jax.Array
     kernel: str = "matern52"
+    obs_noise: jax.Array | None = None
 
 
 def capacity(n: int) -> int:
@@ -143,19 +150,27 @@ def cross_covariance(kernel: str, params: GPParams, X1, X2):
     return jnp.exp(params.log_outputscale) * kernel_fn(kernel, jnp.maximum(r2, 0.0))
 
 
-def _masked_gram(kernel, params, X, mask):
+def _noise_diagonal(params, mask, obs_noise):
+    """Learned noise (plus per-observation noise, if any) on real rows, 1 on padded rows."""
+    noise = jnp.exp(params.log_noise) if obs_noise is None else jnp.exp(params.log_noise) + obs_noise
+    return mask * noise + (1.0 - mask)
+
+
+def _masked_gram(kernel, params, X, mask, obs_noise=None):
     K = cross_covariance(kernel, params, X, X) * (mask[:, None] * mask[None, :])
-    diag = mask * jnp.exp(params.log_noise) + (1.0 - mask)
-    return K + jnp.diag(diag)
+    return K + jnp.diag(_noise_diagonal(params, mask, obs_noise))
 
 
 # ----------------------------------------------------------------------------------------------
 # Likelihood and priors
 
 
-def log_marginal_likelihood(params: GPParams, X, y, mask, kernel: str = "matern52"):
-    """log p(y | X, params) of the masked rows (padding contributes exactly zero)."""
-    K = _masked_gram(kernel, params, X, mask)
+def log_marginal_likelihood(params: GPParams, X, y, mask, kernel: str = "matern52", obs_noise=None):
+    """log p(y | X, params) of the masked rows (padding contributes exactly zero).
+
+    obs_noise: None or (capacity,) per-observation noise variances added to the learned noise.
+    """
+    K = _masked_gram(kernel, params, X, mask, obs_noise)
     L = jnp.linalg.cholesky(K)
     alpha = jax.scipy.linalg.cho_solve((L, True), y * mask)
     n = jnp.sum(mask)
@@ -221,7 +236,7 @@ def _dk_dr2(kernel: str, r2, outputscale):
     return -(5.0 / 6.0) * outputscale * (1.0 + s) * jnp.exp(-s)
 
 
-def _log_posterior_and_grad(theta, X, y, mask, kernel: str):
+def _log_posterior_and_grad(theta, X, y, mask, kernel: str, obs_noise=None):
     """log p(y | X, theta) + log prior(theta) and its gradient, in closed form.
 
     d log p / d theta = 1/2 tr((alpha alpha^T - K^-1) dK/d theta) (Rasmussen & Williams 2006,
@@ -235,7 +250,7 @@ def _log_posterior_and_grad(theta, X, y, mask, kernel: str):
     r2 = jnp.sum(diff2, axis=-1)
     pair = mask[:, None] * mask[None, :]
     K_f = outputscale * kernel_fn(kernel, r2) * pair
-    K = K_f + jnp.diag(mask * noise + (1.0 - mask))
+    K = K_f + jnp.diag(_noise_diagonal(params, mask, obs_noise))
     L = jnp.linalg.cholesky(K)
     L_inv = jax.scipy.linalg.solve_triangular(L, jnp.eye(len(X)), lower=True)
     K_inv = L_inv.T @ L_inv
@@ -259,18 +274,19 @@ def _finite_or_big(values, grads):
 
 
 @partial(jax.jit, static_argnames="kernel")
-def _neg_log_posterior_batch(thetas, X, y, mask, kernel):
+def _neg_log_posterior_batch(thetas, X, y, mask, kernel, obs_noise=None):
     """-(log lik + log prior) and its gradient for a batch of starts; non-finite -> 1e10, 0."""
-    values, grads = jax.vmap(_log_posterior_and_grad, (0, None, None, None, None))(thetas, X, y, mask, kernel)
+    values, grads = jax.vmap(_log_posterior_and_grad, (0, None, None, None, None, None))(
+        thetas, X, y, mask, kernel, obs_noise)
     return _finite_or_big(-values, -grads)
 
 
 @partial(jax.jit, static_argnames="kernel")
-def _neg_log_posterior_values(thetas, X, y, mask, kernel):
+def _neg_log_posterior_values(thetas, X, y, mask, kernel, obs_noise=None):
     """-(log lik + log prior) for a batch of candidate starts (no gradient: cheap screening)."""
     def one(theta):
         p = _unflatten(theta)
-        return -(log_marginal_likelihood(p, X, y, mask, kernel) + log_prior(p))
+        return -(log_marginal_likelihood(p, X, y, mask, kernel, obs_noise) + log_prior(p))
 
     values = jax.vmap(one)(thetas)
     return jnp.where(jnp.isfinite(values), values, 1e10)
@@ -278,7 +294,7 @@ def _neg_log_posterior_values(thetas, X, y, mask, kernel):
 
 def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: GPParams | None = None,
                restarts: int = 16, refine: int = 2, seed: int = 0, maxiter: int = 200,
-               ftol: float = 1e-4) -> GPParams:
+               ftol: float = 1e-4, obs_noise=None) -> GPParams:
     """MAP hyperparameters: screen many starts by their log posterior, refine the best by L-BFGS-B.
 
     The objective is the log posterior per observation, so its curvature is about one whatever
@@ -295,6 +311,8 @@ def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: G
         seed: seeds the random starts.
         maxiter: L-BFGS-B iteration cap.
         ftol: L-BFGS-B's relative change of the objective at which it stops.
+        obs_noise: None or (capacity,) per-observation noise variances (standardised units, 0 on
+            padded rows), held fixed on top of the learned noise.
 
     Returns:
         The best GPParams found.
@@ -309,13 +327,14 @@ def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: G
                                               for _ in range(restarts)]
     thetas0 = np.clip(np.stack(starts), lo, hi)
     Xj, yj, mj = jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask)
+    nj = None if obs_noise is None else jnp.asarray(obs_noise, jnp.float64)
     n_obs = max(float(np.sum(mask)), 1.0)
     if len(thetas0) > refine:
-        screened = np.asarray(_neg_log_posterior_values(jnp.asarray(thetas0), Xj, yj, mj, kernel))
+        screened = np.asarray(_neg_log_posterior_values(jnp.asarray(thetas0), Xj, yj, mj, kernel, nj))
         thetas0 = thetas0[np.argsort(screened)[:refine]]
 
     def objective(theta):
-        value, grad = _neg_log_posterior_batch(jnp.asarray(theta)[None], Xj, yj, mj, kernel)
+        value, grad = _neg_log_posterior_batch(jnp.asarray(theta)[None], Xj, yj, mj, kernel, nj)
         return float(value[0]) / n_obs, np.asarray(grad[0], np.float64) / n_obs
 
     best_theta, best_value = thetas0[0], np.inf
@@ -351,13 +370,16 @@ def _cholesky_with_jitter(K):
 
 
 @partial(jax.jit, static_argnames="kernel")
-def condition(params: GPParams, X, y, mask, y_mean, y_std, kernel: str = "matern52") -> GP:
-    """Condition the GP on padded, standardised data with fixed hyperparameters."""
-    K = _masked_gram(kernel, params, X, mask)
+def condition(params: GPParams, X, y, mask, y_mean, y_std, kernel: str = "matern52", obs_noise=None) -> GP:
+    """Condition the GP on padded, standardised data with fixed hyperparameters.
+
+    obs_noise: None or (capacity,) per-observation noise variances in standardised units.
+    """
+    K = _masked_gram(kernel, params, X, mask, obs_noise)
     L = _cholesky_with_jitter(K)
     L_inv = jax.scipy.linalg.solve_triangular(L, jnp.eye(len(X)), lower=True)
     alpha = L_inv.T @ (L_inv @ (y * mask))
-    return GP(X, y * mask, mask, params, L_inv, alpha, y_mean, y_std, kernel)
+    return GP(X, y * mask, mask, params, L_inv, alpha, y_mean, y_std, kernel, obs_noise)
 
 
 def standardize(y, mask):
@@ -380,6 +402,20 @@ def posterior(gp: GP, Xs):
     return mean, jnp.maximum(var, 1e-12 * jnp.exp(gp.params.log_outputscale))
 
 
+def incumbent(gp: GP):
+    """The best (largest) standardised target so far, the reference of improvement utilities.
+
+    Without per-observation noise: the largest observed target. With it, a noisy observation
+    is not a reliable best, so the largest posterior mean at the observed points, which is
+    y - (noise variance) (K + noise)^-1 y on each row.
+    """
+    if gp.obs_noise is None:
+        values = gp.y
+    else:
+        values = gp.y - _noise_diagonal(gp.params, gp.mask, gp.obs_noise) * gp.alpha
+    return jnp.max(jnp.where(gp.mask > 0, values, -jnp.inf))
+
+
 @jax.jit
 def predict(gp: GP, Xs):
     """Posterior mean and variance of the latent function, in the units of the fitted y.
@@ -396,7 +432,7 @@ def predict(gp: GP, Xs):
 
 
 def fit(X, y, kernel: str = "matern52", noise: bool = True, params: GPParams | None = None,
-        init: GPParams | None = None, restarts: int = 16, seed: int = 0) -> GP:
+        init: GPParams | None = None, restarts: int = 16, seed: int = 0, obs_noise=None) -> GP:
     """Fit a GP to (n, d) unit-cube inputs and (n,) targets.
 
     Args:
@@ -408,6 +444,8 @@ def fit(X, y, kernel: str = "matern52", noise: bool = True, params: GPParams | N
         init: warm start for the MAP fit.
         restarts: random starts of the MAP fit besides the prior mode / warm start.
         seed: seeds those starts.
+        obs_noise: (n,) known noise variances of the observations in the units of y (e.g. squared
+            standard errors), added to the learned noise; None (default) for none.
 
     Returns:
         A conditioned `GP`; use `predict(gp, Xs)`.
@@ -423,9 +461,16 @@ def fit(X, y, kernel: str = "matern52", noise: bool = True, params: GPParams | N
     Xp, yp, mask = pad(X, y)
     mean, std = standardize(yp, mask)
     ys = (yp - mean) / std * mask
+    noise_s = None
+    if obs_noise is not None:
+        obs_noise = np.asarray(obs_noise, np.float64)
+        if obs_noise.shape != y.shape or not np.isfinite(obs_noise).all() or (obs_noise < 0).any():
+            raise ValueError(f"obs_noise must be {y.shape} finite variances >= 0; got shape {obs_noise.shape}")
+        noise_s = jnp.asarray(pad(X, obs_noise, len(Xp))[1] / std ** 2)
     with single_threaded_blas():
         if params is None:
-            params = fit_params(Xp, ys, mask, kernel, noise, init=init, restarts=restarts, seed=seed)
+            params = fit_params(Xp, ys, mask, kernel, noise, init=init, restarts=restarts, seed=seed,
+                                obs_noise=noise_s)
         params = GPParams(*(jnp.asarray(p, jnp.float64) for p in params))
         return condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
-                         jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
+                         jnp.asarray(mean), jnp.asarray(std), kernel=kernel, obs_noise=noise_s)

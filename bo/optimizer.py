@@ -79,6 +79,7 @@ class Optimizer:
         if self.constraints and "constraints" not in inspect.signature(self.strategy.ask).parameters:
             raise SpaceError(f"method {method!r} does not take known constraints yet; "
                              "use method='gp', 'random', 'sobol' or 'grid'")
+        self._tell_takes_noise = "noise" in inspect.signature(self.strategy.tell).parameters
         self.state = self.strategy.init(self.seed)
         self._key = jax.random.key(self.seed)
         self._asks = 0
@@ -105,17 +106,36 @@ class Optimizer:
         self.ask_seconds.append(time.perf_counter() - start)
         return points
 
-    def tell(self, points: Sequence[dict], values: Sequence[float]) -> None:
-        """Report values of points (asked or not). Non-finite values mark failed trials."""
+    def tell(self, points: Sequence[dict], values: Sequence[float],
+             noise: Sequence[float] | None = None) -> None:
+        """Report values of points (asked or not). Non-finite values mark failed trials.
+
+        Args:
+            points: the points (dicts), n of them.
+            values: (n,) their values.
+            noise: optional (n,) noise variances of the values, in the units of `values` squared
+                (e.g. the squared standard error of a mean over seeds). The GP adds them to the
+                noise it learns; methods without a surrogate ignore them. None: none known.
+        """
         if isinstance(points, dict):
             raise SpaceError("tell(points, values) takes a list of points; wrap a single point in [ ]")
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if len(points) != len(values):
             raise SpaceError(f"tell got {len(points)} points and {len(values)} values")
+        if noise is not None:
+            noise = np.asarray(noise, dtype=np.float64).reshape(-1)
+            if len(noise) != len(values):
+                raise SpaceError(f"tell got {len(values)} values and {len(noise)} noise variances; "
+                                 "give one per value or noise=None")
+            if not (np.isfinite(noise).all() and (noise >= 0).all()):
+                raise SpaceError(f"tell: noise variances must be finite and >= 0, got {noise.tolist()}")
         start = time.perf_counter()
         points = [self.space.validate(p) for p in points]
         U = self.space.encode(points)
-        self.state = self.strategy.tell(self.state, U, values)
+        if noise is not None and self._tell_takes_noise:
+            self.state = self.strategy.tell(self.state, U, values, noise=noise)
+        else:
+            self.state = self.strategy.tell(self.state, U, values)
         for u in U:
             for i, p in enumerate(self._pending):
                 if np.max(np.abs(p - u)) <= 1e-9:

@@ -3,7 +3,8 @@
     strategy = GPSearch(space)            # static configuration
     state = strategy.init(seed)
     U, state = strategy.ask(key, state, n, pending)   # (n, dim) unit-cube proposals
-    state = strategy.tell(state, U, values)           # values are minimised
+    state = strategy.tell(state, U, values, noise)    # values are minimised; noise: optional
+                                                      # per-value noise variances (None: none)
 
 States are frozen dataclasses of numpy arrays, replaced (never mutated) by `ask` and `tell`.
 The compiled pieces (hyperparameter objective, conditioning, acquisition maximisation) are jitted
@@ -72,7 +73,7 @@ class RandomSearch:
             u = np.asarray(_random_new_points(key, self.space, n, [], constraints, distinct=False))
         return u, dataclasses.replace(state, index=state.index + n)
 
-    def tell(self, state, U, values):
+    def tell(self, state, U, values, noise=None):
         return state
 
 
@@ -105,7 +106,7 @@ class SobolSearch:
                 raise SpaceError(constraints.explain(np.vstack(tried)))
         return np.asarray(chosen), dataclasses.replace(state, index=index)
 
-    def tell(self, state, U, values):
+    def tell(self, state, U, values, noise=None):
         return state
 
 
@@ -180,7 +181,7 @@ class GridSearch:
                              f"only {len(take)} {feasible}points are left: ask for fewer or use finer levels")
         return rest[take], dataclasses.replace(state, index=state.index + int(take[-1]) + 1)
 
-    def tell(self, state, U, values):
+    def tell(self, state, U, values, noise=None):
         return state
 
 
@@ -205,6 +206,8 @@ class GPState:
         n_initial_asked: how many points of the initial Sobol design have been drawn. The design
             runs while fewer than `n_initial` points are told or pending, so points told
             without being asked count towards it.
+        noise: (n,) known noise variances of the values (0 where none was told), or None while
+            no value came with one.
     """
 
     X: np.ndarray
@@ -213,6 +216,7 @@ class GPState:
     fit_capacity: int = 0
     fit_n: int = 0
     n_initial_asked: int = 0
+    noise: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,12 +283,18 @@ class GPSearch:
     def init(self, seed: int = 0) -> GPState:
         return GPState(_freeze(np.zeros((0, self.space.dim))), _freeze(np.zeros(0)))
 
-    def tell(self, state: GPState, U, values) -> GPState:
+    def tell(self, state: GPState, U, values, noise=None) -> GPState:
+        """Append observations; `noise` (n,) are their known noise variances in the units of
+        `values` (the GP adds them to its learned noise), None for none."""
         U = np.asarray(U, np.float64).reshape(-1, self.space.dim)
         values = np.asarray(values, np.float64).reshape(-1)
         target = np.where(np.isfinite(values), -values, np.nan)  # the one sign flip
-        return dataclasses.replace(state, X=_freeze(np.vstack([state.X, U])),
-                                   y=_freeze(np.concatenate([state.y, target])))
+        new = dict(X=_freeze(np.vstack([state.X, U])), y=_freeze(np.concatenate([state.y, target])))
+        if noise is not None or state.noise is not None:
+            old = np.zeros(len(state.y)) if state.noise is None else state.noise
+            told = np.zeros(len(values)) if noise is None else _noise_variances(noise, len(values))
+            new["noise"] = _freeze(np.concatenate([old, told]))
+        return dataclasses.replace(state, **new)
 
     def ask(self, key, state: GPState, n: int = 1, pending=None, constraints=None):
         pending = np.zeros((0, self.space.dim)) if pending is None else np.asarray(pending, np.float64)
@@ -317,12 +327,15 @@ class GPSearch:
         Xp, yp, mask = gplib.pad(X, y, cap)
         mean, std = gplib.standardize(yp, mask)
         ys = (yp - mean) / std * mask
+        obs_noise = None
+        if state.noise is not None:  # standardised like y; fantasies and padding get none
+            obs_noise = jnp.asarray(gplib.pad(X, state.noise[ok], cap)[1] / std ** 2)
         if state.params is None or state.fit_capacity != cap:
             params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
-                                      refine=self.fit_refine, seed=self.seed + len(X))
+                                      refine=self.fit_refine, seed=self.seed + len(X), obs_noise=obs_noise)
         elif len(X) - state.fit_n >= self.refit_growth * len(X):
             params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, init=state.params,
-                                      restarts=0, refine=1)
+                                      restarts=0, refine=1, obs_noise=obs_noise)
         else:
             params = state.params
         if params is not state.params:
@@ -336,7 +349,7 @@ class GPSearch:
         # Pending points enter as fantasies (Kriging believer or constant liar).
         fantasies = list(pending)
         gp = gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
-                             jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel)
+                             jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel, obs_noise=obs_noise)
         if fantasies:
             gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel,
                                               self.fantasy)
@@ -410,7 +423,7 @@ def _add_fantasies(gp, Xp, ys, mask, start, U, kernel, fantasy="believer"):
     rows = slice(start, start + len(U))
     Xp[rows], ys[rows], mask[rows] = U, target, 1.0
     gp = gplib.condition(gp.params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
-                         gp.y_mean, gp.y_std, kernel=kernel)
+                         gp.y_mean, gp.y_std, kernel=kernel, obs_noise=gp.obs_noise)
     return gp, Xp, ys, mask
 
 
@@ -418,6 +431,16 @@ def _add_fantasies(gp, Xp, ys, mask, start, U, kernel, fantasy="believer"):
 def _raw_points(dim, n):
     """The first n points of an unscrambled Sobol net; `_propose` shifts them randomly."""
     return _freeze(qmc.Sobol(dim, scramble=False).random_base2(max(1, math.ceil(math.log2(n))))[:n])
+
+
+def _noise_variances(noise, n: int) -> np.ndarray:
+    """Validated (n,) observation-noise variances."""
+    noise = np.asarray(noise, np.float64).reshape(-1)
+    if noise.shape != (n,):
+        raise SpaceError(f"tell got {n} values and {noise.size} noise variances; give one per value or None")
+    if not (np.isfinite(noise).all() and (noise >= 0).all()):
+        raise SpaceError(f"noise variances must be finite and >= 0, got {noise.tolist()}")
+    return noise
 
 
 def _is_duplicate(u, groups) -> bool:
@@ -463,7 +486,7 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
     the caller checks.
     """
     raw_rounded = space.round(raw)
-    best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
+    best = gplib.incumbent(gp)
 
     if acquisition == "ts":
         objective_utility = acq.sample_path(key, gp, ts_features)
@@ -532,7 +555,7 @@ def _propose_batch(key, gp, raw, *, q, space, n_starts, steps, n_samples=128, n_
     k_pick, k_shift, k_base = jax.random.split(key, 3)
     shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
     base = jax.random.normal(k_base, (n_samples, q))
-    best = jnp.max(jnp.where(gp.mask > 0, gp.y, -jnp.inf))
+    best = gplib.incumbent(gp)
 
     def utility(Xq):
         mean, cov = acq.joint_posterior(gp, space.round_straight_through(Xq))

@@ -115,3 +115,87 @@ def test_fit_rejects_bad_input():
 
 def test_capacity_buckets():
     assert [gp.capacity(n) for n in (0, 1, 16, 17, 33, 500, 1000)] == [16, 16, 16, 32, 64, 512, 1024]
+
+
+@pytest.mark.parametrize("kernel,sk_kernel", [
+    ("matern52", lambda ls: Matern(ls, nu=2.5)),
+    ("rbf", lambda ls: RBF(ls)),
+])
+def test_per_observation_noise_posterior_matches_sklearn_alpha_array(kernel, sk_kernel):
+    X, y = _data(n=14, noise=0.3)
+    obs_noise = np.random.default_rng(5).uniform(0.0, 0.5, len(y)) ** 2  # variances, units of y^2
+    ls, scale, noise = np.array([0.3, 0.5, 0.8]), 1.3, 0.02
+    model = gp.fit(X, y, kernel=kernel, params=_params(3, ls, scale, noise), obs_noise=obs_noise)
+    # sklearn in the caller's units: scale and learned noise times var(y), prior mean = mean(y),
+    # and alpha the per-sample total noise variance.
+    mean_y, var_y = y.mean(), y.var()
+    reference = sklearn_gp.GaussianProcessRegressor(
+        ConstantKernel(scale * var_y, "fixed") * sk_kernel(ls), alpha=noise * var_y + obs_noise,
+        optimizer=None, normalize_y=False)
+    reference.fit(X, y - mean_y)
+    Xs = np.vstack([X[:5], np.random.default_rng(1).random((30, 3))])
+    mean, var = gp.predict(model, jnp.asarray(Xs))
+    ref_mean, ref_std = reference.predict(Xs, return_std=True)
+    np.testing.assert_allclose(mean, ref_mean + mean_y, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(var, ref_std ** 2, rtol=1e-6, atol=1e-9)
+    # Zero per-observation noise is the homoscedastic GP exactly; None adds nothing to the model.
+    plain = gp.fit(X, y, kernel=kernel, params=_params(3, ls, scale, noise))
+    zero = gp.fit(X, y, kernel=kernel, params=_params(3, ls, scale, noise), obs_noise=np.zeros(len(y)))
+    assert plain.obs_noise is None
+    for a, b in zip(gp.predict(plain, jnp.asarray(Xs)), gp.predict(zero, jnp.asarray(Xs))):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_per_observation_noise_gradient_matches_autodiff():
+    X, y = _data(n=9)
+    Xp, yp, mask = (jnp.asarray(a) for a in gp.pad(X, y - y.mean()))
+    obs = jnp.asarray(gp.pad(X, np.linspace(0.0, 0.4, 9))[1])
+    theta = jnp.asarray([-1.0, -0.3, 0.4, 0.2, -3.0])
+
+    def log_post(t):
+        p = gp._unflatten(t)
+        return gp.log_marginal_likelihood(p, Xp, yp, mask, "matern52", obs) + gp.log_prior(p)
+
+    value, grad = gp._log_posterior_and_grad(theta, Xp, yp, mask, "matern52", obs)
+    assert float(value) == pytest.approx(float(log_post(theta)), rel=1e-10)
+    np.testing.assert_allclose(grad, jax.grad(log_post)(theta), rtol=1e-6, atol=1e-7)
+    K = np.asarray(gp.cross_covariance("matern52", gp._unflatten(theta), jnp.asarray(X), jnp.asarray(X)))
+    K = K + np.diag(np.exp(-3.0) + np.asarray(obs[:9]))
+    direct = (-0.5 * np.asarray(yp[:9]) @ np.linalg.solve(K, np.asarray(yp[:9]))
+              - 0.5 * np.linalg.slogdet(K)[1] - 4.5 * np.log(2 * np.pi))
+    lml = gp.log_marginal_likelihood(gp._unflatten(theta), Xp, yp, mask, "matern52", obs)
+    assert float(lml) == pytest.approx(direct, rel=1e-10)
+
+
+def test_known_noise_explains_the_scatter_so_the_learned_noise_shrinks():
+    rng = np.random.default_rng(6)
+    X = rng.random((60, 1))
+    sigma = np.where(X[:, 0] > 0.5, 0.4, 0.02)  # heteroscedastic, and told
+    y = np.sin(6 * X[:, 0]) + sigma * rng.standard_normal(60)
+    blind = gp.fit(X, y)
+    told = gp.fit(X, y, obs_noise=sigma ** 2)
+    learned = [float(np.exp(m.params.log_noise)) * float(m.y_std) ** 2 for m in (blind, told)]
+    assert learned[1] < 0.02 ** 2 * 3 < 0.4 ** 2 / 10 < learned[0], learned
+    # On the quiet side the told model trusts the data more than the blind one does.
+    Xq = X[X[:, 0] < 0.5]
+    errs = [np.abs(np.asarray(gp.predict(m, jnp.asarray(Xq))[0]) - np.sin(6 * Xq[:, 0])).mean()
+            for m in (blind, told)]
+    assert errs[1] < errs[0], errs
+
+
+def test_incumbent_is_the_best_target_or_with_noise_the_best_posterior_mean():
+    X, y = _data(n=10)
+    params = _params(3)
+    plain = gp.fit(X, y, params=params)
+    assert float(gp.incumbent(plain)) == pytest.approx((y.max() - y.mean()) / y.std(), rel=1e-12)
+    obs = np.full(10, 0.1)
+    noisy = gp.fit(X, y, params=params, obs_noise=obs)
+    mean_at_X = np.asarray(gp.posterior(noisy, jnp.asarray(X))[0])
+    assert float(gp.incumbent(noisy)) == pytest.approx(mean_at_X.max(), rel=1e-9)
+
+
+def test_obs_noise_rejects_bad_shapes_and_values():
+    with pytest.raises(ValueError, match="obs_noise"):
+        gp.fit(np.zeros((3, 1)), np.arange(3.0), obs_noise=np.ones(2))
+    with pytest.raises(ValueError, match="obs_noise"):
+        gp.fit(np.zeros((3, 1)), np.arange(3.0), obs_noise=np.array([0.1, -1.0, 0.1]))

@@ -196,3 +196,39 @@ def test_constant_liar_fantasises_the_worst_value_and_builds_valid_batches():
     _check_valid_and_distinct(result.xs)
     with pytest.raises(SpaceError, match="fantasy='optimist'"):
         bo.Optimizer(MIXED, fantasy="optimist")
+
+
+def _outlier_optimizer(tell_noise: bool):
+    """(x - 0.8)^2 on a grid, plus a spurious -1 at x = 0.2 that, when told, has variance 100."""
+    opt = bo.Optimizer(Space([Real("x", 0.0, 1.0)]), seed=0, n_initial=2)
+    xs = [0.0, 0.1, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    points = [{"x": x} for x in xs] + [{"x": 0.2}]
+    values = [(x - 0.8) ** 2 for x in xs] + [-1.0]
+    opt.tell(points, values, noise=[1e-6] * len(xs) + [100.0] if tell_noise else None)
+    return opt
+
+
+def test_told_noise_variances_discount_a_noisy_outlier():
+    # Believed, the outlier draws the next proposal; told as noise, the GP looks past it to 0.8.
+    assert abs(_outlier_optimizer(False).ask()[0]["x"] - 0.2) < 0.05
+    assert abs(_outlier_optimizer(True).ask()[0]["x"] - 0.8) < 0.05
+
+
+def test_noise_is_recorded_per_value_and_zero_for_values_told_without():
+    opt = bo.Optimizer(BRANIN_SPACE, seed=0)
+    first = opt.ask(3)
+    opt.tell(first, [branin(p) for p in first])
+    assert opt.state.noise is None
+    second = opt.ask(2)
+    opt.tell(second, [branin(p) for p in second], noise=[0.5, 0.25])
+    opt.tell([first[0]], [1.0])
+    np.testing.assert_array_equal(opt.state.noise, [0, 0, 0, 0.5, 0.25, 0])
+    with pytest.raises(SpaceError, match="2 values and 1 noise"):
+        opt.tell(second, [1.0, 2.0], noise=[0.1])
+    with pytest.raises(SpaceError, match="finite and >= 0"):
+        opt.tell(second, [1.0, 2.0], noise=[0.1, -0.1])
+    for method in ("random", "cmaes"):  # no surrogate: the noise is accepted and ignored
+        other = bo.Optimizer(BRANIN_SPACE, method=method, seed=0)
+        points = other.ask(2)
+        other.tell(points, [branin(p) for p in points], noise=[0.1, 0.2])
+        assert len(other.ys) == 2
