@@ -2,15 +2,16 @@
 
 ``python -m ntbo.cli <command> --help`` works until the ``ntbo`` console script is installed.
 User errors (bad config, missing data, unwritable folder) print one line and exit with status 2;
-internal errors keep their traceback. Ctrl-C during a search leaves the study consistent and
-prints how to resume it.
+internal errors keep their traceback. ``ntbo search`` draws a progress bar on a terminal
+(``--quiet`` turns it off); Ctrl-C puts the running trials back to pending, prints one line with
+the command that resumes the search, and exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--resume", metavar="DIR", help="resume the search of this results folder")
     search.add_argument("--budget", type=int, help="trials in all (raise it to search further)")
     search.add_argument("--results", metavar="DIR", help="results folder (overrides the config)")
+    search.add_argument("--quiet", action="store_true",
+                        help="no progress bar (it is off anyway when stderr is not a terminal)")
 
     report = sub.add_parser("report", help="rewrite and print the report of a results folder",
                             description="Rebuild trials.csv, summary.json and the plot of a "
@@ -73,29 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress(budget: int, q: int):
-    """A callback printing one line per batch: trainings done, failures, best so far, ETA."""
-    start, first = time.time(), []
-
-    def show(study) -> None:
-        c = study.counts()
-        done = c["complete"] + c["failed"]
-        if not first:  # trainings done before this run (resumed) do not count for the ETA
-            first.append(max(done - q, 0))
-        complete = study.trials(["complete"])
-        best_text = "none yet"
-        if complete:
-            b = min(complete, key=lambda t: t.value)
-            best_text = f"{b.value:.4g} ± {b.value_std:.2g} (trial {b.id}, hidden {list(b.topology.layers)})"
-        rate = (time.time() - start) / max(done - first[0], 1)
-        print(f"[{done}/{budget}] failed {c['failed']}, infeasible {c['infeasible']}, "
-              f"best {best_text}, ETA {rate * max(budget - done, 0):.0f} s", flush=True)
-    return show
-
-
 def _search(args) -> int:
     from ntbo.config import SearchConfig
     from ntbo.errors import ConfigError
+    from ntbo.progress import Progress
     from ntbo.runner import search, stored_config
     if args.resume and (args.config or args.results):
         raise ConfigError("--resume with --config or --results: a resumed search uses its stored "
@@ -111,14 +95,20 @@ def _search(args) -> int:
             config = config.replace(search={"budget": args.budget})
     if args.results:
         config = config.replace(results=args.results)
-    print(f"searching {config.search.budget} topologies with {config.search.method}; "
-          f"results in {config.results}", flush=True)
+    if not args.quiet:
+        print(f"searching {config.search.budget} topologies with {config.search.method}; "
+              f"results in {config.results}", flush=True)
+    progress = Progress(config.search.budget, config.objective.metric,
+                        enabled=False if args.quiet else None)
     try:
-        result = search(config, callback=_progress(config.search.budget, config.search.q))
+        result = search(config, callback=progress)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; every finished trial is saved in {config.results}/study.db.\n"
-              f"resume with: ntbo search --resume {config.results}", file=sys.stderr)
+        progress.close()
+        print(f"interrupted; finished trials are saved in {config.results}/study.db; resume with: "
+              f"ntbo search --resume {shlex.quote(config.results)}", file=sys.stderr, flush=True)
         return 130
+    finally:
+        progress.close()
     print(result)
     return 0
 

@@ -78,10 +78,12 @@ def test_user_errors_print_one_line_and_exit_2(tmp_path, ntuple, capsys):
 def test_search_resume_with_raised_budget_and_report(tmp_path, ntuple, capsys):
     results = tmp_path / "results"
     assert main(["search", "--config", _toml(tmp_path / "s.toml", ntuple, results, budget=2)]) == 0
+    out, err = capsys.readouterr()
+    assert "2 complete" in out and "best: trial" in out
+    assert err == ""  # no progress bar without a terminal
+    assert main(["search", "--resume", str(results), "--budget", "3", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "[2/2]" in out and "best: trial" in out
-    assert main(["search", "--resume", str(results), "--budget", "3"]) == 0
-    assert "[3/3]" in capsys.readouterr().out
+    assert "3 complete" in out and "searching" not in out
     assert main(["report", str(results)]) == 0
     assert "3 complete, 0 failed" in capsys.readouterr().out
     assert len((results / "trials.csv").read_text().splitlines()) == 4
@@ -136,3 +138,54 @@ def test_sigkill_mid_search_then_resume_matches_an_uninterrupted_run(tmp_path, n
     assert len(trained) == len(unfinished)  # each unfinished trial trained once
     assert [(t.params, t.value) for t in resumed.trials] == [(t.params, t.value) for t in reference.trials]
     assert resumed.best.id == reference.best.id
+
+
+def test_progress_bar_shows_done_of_budget_running_and_best_with_its_spread(tmp_path, ntuple, capsys):
+    from ntbo.progress import Progress
+    config = _toml(tmp_path / "p.toml", ntuple, tmp_path / "p", budget=2)
+    progress = Progress(2, "background_efficiency", enabled=True)
+    result = ntbo.search(config, callback=progress)
+    progress.close()
+    bar = capsys.readouterr().err
+    best = result.best
+    assert "2/2" in bar and "running 0" in bar and "running 1" in bar
+    assert f"best {best.value:.4g} ± {best.value_std:.2g} {list(best.topology.layers)}" in bar
+
+
+def test_ctrl_c_keeps_the_study_prints_the_resume_command_and_exits_130(tmp_path, ntuple):
+    results = tmp_path / "interrupted"
+    config = _toml(tmp_path / "i.toml", ntuple, results, budget=8)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "ntbo.cli", "search", "--config", config],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(6000):  # polls every 0.02 s
+            if proc.poll() is not None or _state_count(results, "running"):
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = (s.decode() for s in proc.communicate(timeout=600))
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].endswith(f"resume with: ntbo search --resume {results}")
+    assert _state_count(results, "running") == 0  # the running trial went back to pending
+    assert _state_count(results, "complete") < 8
+
+    assert main(["search", "--resume", str(results), "--quiet"]) == 0
+    assert _state_count(results, "complete") == 8
+
+
+def _state_count(folder, state):
+    path = folder / "study.db"
+    if not path.is_file():
+        return 0
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT COUNT(*) FROM trials WHERE state = ?", (state,)).fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return 0
+    finally:
+        db.close()
