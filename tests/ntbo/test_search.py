@@ -194,3 +194,34 @@ def test_a_network_proposed_again_is_copied_not_retrained(make_config, monkeypat
     trained = [t.topology.hidden for t in result.trials if t not in copies]
     assert sorted(tuple(c[0]) for c in calls) == sorted(trained)
     assert len(set(trained)) == len(trained)
+
+
+def test_the_seed_spread_is_told_as_noise_and_a_resume_tells_the_same(make_config, monkeypatch):
+    told = []
+    real = runner.make_optimizer
+
+    def recording(*args, **kwargs):
+        optimizer = real(*args, **kwargs)
+        tell = optimizer.tell
+
+        def record(points, values, noise=None):
+            told.append((points, list(values), None if noise is None else list(noise)))
+            return tell(points, values, noise=noise)
+
+        optimizer.tell = record
+        return optimizer
+
+    monkeypatch.setattr(runner, "make_optimizer", recording)
+    config = make_config(objective={"seeds": 3}, search={"method": "gp", "options": {"n_initial": 2},
+                                                         "budget": 3, "q": 1})
+    result = ntbo.search(config)
+    first = list(told)
+    assert len(first) == 3
+    for (points, values, noise), trial in zip(first, sorted(result.trials, key=lambda t: t.told)):
+        assert points == [trial.params] and values == [trial.value]
+        per_seed = [s["value"] for s in trial.seeds]
+        assert noise[0] == pytest.approx(np.var(per_seed, ddof=1) / 3) and noise[0] > 0
+
+    told.clear()
+    ntbo.search(config)  # replays only: the same tells, the same noise
+    assert told == first
