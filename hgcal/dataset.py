@@ -30,6 +30,7 @@ read.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import json
@@ -372,8 +373,8 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
-def _read_file(file: Path, names, selection, geometry, step_size,
-               layer_source: str = "auto") -> Iterable[dict[str, np.ndarray]]:
+def _read_file(file: Path, names, selection, geometry, step_size, layer_source: str = "auto",
+               tree_pattern: str | None = None) -> Iterable[dict[str, np.ndarray]]:
     short = _missing_bytes(file)  # caught up front: the lost bytes may hold no branch that load reads
     if short:
         raise NtupleError(f"{file}: truncated ROOT file ({short}); the file looks truncated or corrupt, "
@@ -392,6 +393,12 @@ def _read_file(file: Path, names, selection, geometry, step_size,
         if not trees:
             raise NtupleError(f"{file}: no TTree named 'HGCalTriggerNtuple' in this file; "
                               "pass HGCal trigger ntuples (hgcalTriggerNtuplizer output)")
+        if tree_pattern is not None:
+            chosen = [path for path in trees if fnmatch.fnmatchcase(path, tree_pattern)]
+            if not chosen:
+                raise NtupleError(f"{file}: no tree matches tree={tree_pattern!r}; the file has {trees}, "
+                                  "pass one of them (or a pattern such as 'l1tHGCal*/*')")
+            trees = chosen
         for path in trees:
             try:
                 tree = handle[path]
@@ -499,7 +506,7 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
          selection: Selection = Selection(), geometry: Geometry | str | Path = "v9-trigger",
          split: tuple[float, float, float] = (0.6, 0.2, 0.2), seed: int = 0, weights: str | None = None,
          cache_dir: str | Path | None = None, step_size: str | int = "100 MB",
-         layer_energies: str = "auto") -> Dataset:
+         layer_energies: str = "auto", tree: str | None = None) -> Dataset:
     """Reads HGCal trigger ntuples into a Dataset of electron (1) and pion (0) rows.
 
     Args:
@@ -517,6 +524,10 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
         step_size: Chunk size for ``uproot`` iteration (entries or a size such as ``"100 MB"``).
         layer_energies: Source of the per-layer energies: ``"auto"``, ``"cells"`` or
             ``"layer_pt"`` (see the module docstring).
+        tree: Which ``HGCalTriggerNtuple`` trees to read, as a path or ``fnmatch`` pattern
+            (``"l1tHGCalTriggerNtuplizer/HGCalTriggerNtuple"``, ``"*Histomax*/*"``); None reads
+            every one. A file with several algorithm chains holds the same particles once per
+            chain, so pick one chain to avoid duplicate rows.
 
     Returns:
         The Dataset; ``X`` float32 ``(n, f)``, ``y`` float32 ``(n,)``.
@@ -537,7 +548,7 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
     selection = Selection(*selection)
     options = {"version": _CACHE_VERSION, "features": names, "selection": selection._asdict(),
                "geometry": geometry.to_dict(), "split": list(split), "seed": seed, "weights": weights,
-               "layer_energies": layer_energies}
+               "layer_energies": layer_energies, "tree": tree}
     target = None
     if cache_dir is not None:
         key = hashlib.sha256((_contents_hash(files) + json.dumps(options, sort_keys=True)).encode()).hexdigest()
@@ -546,7 +557,7 @@ def load(paths: str | Path | Sequence[str | Path], features: str | Sequence[str]
             return cached
 
     parts = [rows for file in files
-             for rows in _read_file(file, names, selection, geometry, step_size, layer_energies)]
+             for rows in _read_file(file, names, selection, geometry, step_size, layer_energies, tree)]
     columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
     if not parts or columns["y"].size == 0:
         raise NtupleError(f"{', '.join(map(str, files))}: no generated particle passes the selection "

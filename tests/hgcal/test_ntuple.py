@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import awkward as ak
@@ -135,15 +136,39 @@ def test_globs_several_files_and_several_trees(tmp_path, branches, ntuple_path):
     both = hgcal.load(str(tmp_path / "*.root"), features="layers")
     assert len(both) == 2 * len(single)
     two_chains = tmp_path / "chains.root"
-    with uproot.recreate(two_chains) as file:
+    with uproot.recreate(two_chains) as file:  # one folder per algorithm chain, the same events in each
+        groups = {group: ak.zip({k[len(group) + 1:]: v for k, v in branches.items()
+                                 if k.startswith(group + "_") and v.ndim == 2})
+                  for group in ("gen", "cl3d")}
         for chain in ("chainA", "chainB"):
-            file.mktree(f"{chain}/HGCalTriggerNtuple", {"event": np.int32}).extend({"event": np.arange(3)})
+            file.mktree(f"{chain}/HGCalTriggerNtuple", {k: v.type.content for k, v in groups.items()}).extend(groups)
     assert hgcal.find_trees(uproot.open(two_chains)) == ["chainA/HGCalTriggerNtuple", "chainB/HGCalTriggerNtuple"]
+    shapes = hgcal.load(ntuple_path, features="shapes")
+    assert len(hgcal.load(two_chains, features="shapes")) == 2 * len(shapes)
+    assert np.array_equal(hgcal.load(two_chains, features="shapes", tree="chainB/*").X, shapes.X)
+    with pytest.raises(hgcal.NtupleError, match=r"chains.root: no tree matches tree='histo\*'; the file has "
+                                                r"\['chainA/HGCalTriggerNtuple', 'chainB/HGCalTriggerNtuple'\]"):
+        hgcal.load(two_chains, tree="histo*")
 
 
 def test_chunked_reading_gives_the_same_rows(ntuple_path, dataset):
     chunked = hgcal.load(ntuple_path, features=["layers", "shapes"], step_size=700)
     assert np.array_equal(chunked.X, dataset.X)
+
+
+def test_chunked_reading_bounds_memory(ntuple_path, dataset):
+    """Peak traced memory follows the chunk (and basket) size, not the file size."""
+    peaks = {}
+    for step in ("5 MB", "2 GB"):
+        tracemalloc.start()
+        try:
+            data = hgcal.load(ntuple_path, features=["layers", "shapes"], step_size=step)
+            peaks[step] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert np.array_equal(data.X, dataset.X)
+    assert peaks["5 MB"] < 0.5 * peaks["2 GB"]
+    assert peaks["5 MB"] < 0.5 * ntuple_path.stat().st_size  # uncompressed file of 6000 events
 
 
 def test_cache_is_keyed_by_contents_and_options(tmp_path, ntuple_path):
@@ -257,10 +282,11 @@ def test_missing_file_and_empty_glob(tmp_path):
     _assert_fails(tmp_path, str(tmp_path / "*.root"), "no file matches")
 
 
-def test_not_a_root_file(tmp_path):
+def test_not_a_root_file(tmp_path, ntuple_path):
     path = tmp_path / "notes.root"
     path.write_text("these are not the showers you are looking for\n" * 20)
     _assert_fails(tmp_path, path, "notes.root: not a readable ROOT file")
+    _assert_fails(tmp_path, [ntuple_path, path], "notes.root: not a readable ROOT file")  # after a good file
 
 
 @pytest.mark.parametrize("fraction", [0.001, 0.01, 0.5, 0.99, 0.9999])
