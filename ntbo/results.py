@@ -4,7 +4,9 @@
 of objective versus cost, the config), ``best_so_far.png`` (the best objective after each
 training, with every trial's value), ``pareto.png`` (objective versus DSPs, or total neurons
 without the fpga room, with the Pareto front) and ``best/loss.png`` (the best network's loss
-curves; the network itself is ``best/model.npz`` + ``best/model.json``).
+curves from its stored history; the network itself is ``best/model.npz`` + ``best/model.json``)
+and ``gp_slices.png`` (a `bo.gp` model fitted to the complete trials, its mean ± sd along each
+width of the best topology with the other parameters held at the best point).
 `report(folder)` rewrites them from ``study.db`` and returns the `SearchResult`; it is what
 ``ntbo report DIR`` runs, and it may be run while a search is writing.
 """
@@ -214,11 +216,88 @@ def plot_loss(model_json: Path, path: Path) -> Path:
     return path
 
 
+def gp_slices(result: SearchResult, config, n_max: int = 200) -> dict[str, dict]:
+    """A GP fitted to the complete trials (`bo.gp.fit` on the search space's unit-cube encoding,
+    the squared standard errors over seeds as known noise), cut along each width of the best
+    topology with every other parameter at the best point.
+
+    Args:
+        result: the search's trials.
+        config: its `SearchConfig` (for the space).
+        n_max: most widths evaluated per slice (all of them when the range is smaller).
+
+    Returns:
+        ``{"width_k": {"width": (m,), "mean": (m,), "sd": (m,), "best": int}}`` for each width
+        that exists in the best topology; empty with fewer than 3 complete trials.
+    """
+    from ntbo.space import build_space
+    done = [t for t in result.trials if t.state == "complete"]
+    if len(done) < 3 or result.best is None:
+        return {}
+    space = build_space(config.space)
+    noise = [(t.value_std or 0.0) ** 2 / len(t.seeds) if len(t.seeds) >= 2 else 0.0 for t in done]
+    model = bo.gp.fit(space.encode([t.params for t in done]), np.array([t.value for t in done]),
+                      obs_noise=np.array(noise))
+    best = result.best.params
+    depth = int(best.get("depth", config.space.depth[0]))
+    out = {}
+    for p in space.params:
+        if not p.name.startswith("width_"):
+            continue
+        if config.space.encoding == "depth" and int(p.name.split("_")[1]) > depth:
+            continue  # a layer the best network does not have
+        if p.high - p.low + 1 <= n_max:
+            widths = np.arange(p.low, p.high + 1)
+        else:
+            widths = np.unique(np.round(np.geomspace(max(p.low, 1), p.high, n_max)).astype(int))
+        mean, var = bo.gp.predict(model, space.encode([{**best, p.name: int(w)} for w in widths]))
+        out[p.name] = {"width": widths, "mean": np.asarray(mean), "sd": np.sqrt(np.asarray(var)),
+                       "best": int(best[p.name])}
+    return out
+
+
+def plot_gp_slices(result: SearchResult, config, path: Path) -> Path | None:
+    """One panel per width of the best topology: the GP mean ± sd along it (`gp_slices`)."""
+    slices = gp_slices(result, config)
+    if not slices:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    fig, axes = plt.subplots(1, len(slices), figsize=(4 * len(slices), 3.5), dpi=100,
+                             sharey=True, squeeze=False)
+    try:
+        for ax, (name, cut) in zip(axes[0], slices.items()):
+            ax.plot(cut["width"], cut["mean"], "C0-", label="GP mean")
+            ax.fill_between(cut["width"], cut["mean"] - cut["sd"], cut["mean"] + cut["sd"],
+                            color="C0", alpha=0.25, label="± 1 sd")
+            ax.axvline(cut["best"], color="C3", ls="--", label="best")
+            if config.space.log:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_xlabel(name.replace("_", " "))
+        axes[0][0].set_ylabel(result.metric)
+        axes[0][0].legend()
+        fig.suptitle(f"GP slices through the best topology {list(result.best.topology.layers)}")
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
 def write_report(study: Study, config) -> SearchResult:
-    """`write_tables` plus the plots (and the best model's loss curves, once there is one)."""
+    """`write_tables` plus the plots (the GP slices with 3 complete trials or more, the best
+    model's loss curves once there is one)."""
     result = write_tables(study, config)
     plot_best_so_far(result, result.files["plot"])
     plot_pareto(result, result.files["pareto_plot"])
+    slices = plot_gp_slices(result, config, result.folder / "gp_slices.png")
+    if slices is not None:
+        result.files["gp_slices_plot"] = slices
     if "best_model" in result.files:
         result.files["loss_plot"] = plot_loss(result.files["best_model"].with_suffix(".json"),
                                               result.folder / "best" / "loss.png")

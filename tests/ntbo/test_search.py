@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import pytest
 
+import bo
 import hgcal
 import nets
 import ntbo
@@ -62,7 +63,7 @@ def test_search_writes_study_csv_summary_and_best_model(make_config, ntuple):
     summary = json.loads(result.files["summary"].read_text())
     assert summary["best"]["trial"] == best["id"] and summary["counts"]["complete"] == 4
     assert len(summary["best_so_far"]) == 4 and summary["best_so_far"][-1] == best["value"]
-    for plot in ("plot", "pareto_plot", "loss_plot"):
+    for plot in ("plot", "pareto_plot", "loss_plot", "gp_slices_plot"):
         assert result.files[plot].stat().st_size > 0
     front, cost = summary["pareto"]["trials"], summary["pareto"]["cost"]
     assert front[-1]["trial"] == best["id"]  # the front ends at the best network
@@ -225,3 +226,30 @@ def test_the_seed_spread_is_told_as_noise_and_a_resume_tells_the_same(make_confi
     told.clear()
     ntbo.search(config)  # replays only: the same tells, the same noise
     assert told == first
+
+
+def test_gp_slices_cut_a_gp_fit_of_the_trials_through_the_best_point(make_config):
+    from ntbo import results
+    from ntbo.space import build_space
+    config = ntbo.SearchConfig.from_dict(make_config(
+        space={"depth": [1, 2], "width": [2, 16]}, objective={"seeds": 2},
+        search={"method": "sobol", "budget": 4, "q": 2}))
+    result = ntbo.search(config)
+    slices = results.gp_slices(result, config)
+    best = result.best.params
+    assert set(slices) == {f"width_{k + 1}" for k in range(result.best.topology.depth)}
+    done = [t for t in result.trials if t.state == "complete"]
+    space = build_space(config.space)
+    X = space.encode([t.params for t in done])
+    model = bo.gp.fit(X, np.array([t.value for t in done]),
+                      obs_noise=np.array([t.value_std ** 2 / 2 for t in done]))
+    at_best = bo.gp.predict(model, space.encode([best]))
+    for name, cut in slices.items():
+        assert list(cut["width"]) == list(range(2, 17)) and cut["best"] == best[name]
+        i = list(cut["width"]).index(best[name])  # every slice passes through the best point
+        assert cut["mean"][i] == pytest.approx(float(at_best[0][0]))
+        assert cut["sd"][i] == pytest.approx(float(np.sqrt(at_best[1][0])))
+        assert np.all(cut["sd"] > 0) and np.all(np.isfinite(cut["mean"]))
+        # the GP follows the data: near the best point its mean is within 3 sd + noise of it
+        assert abs(cut["mean"][i] - result.best_value) < 3 * cut["sd"][i] + 3 * result.best_std
+    assert result.files["gp_slices_plot"].stat().st_size > 0
