@@ -2,7 +2,10 @@
 
 Each bucket chunk is a single ``jit(vmap(fit_one))`` call: ``vmap`` over the models of the chunk,
 ``lax.scan`` over epochs and, inside, over minibatch steps. All models of a call see the same
-minibatches in the same order. Optimiser: Adam with a per-model (traced) peak learning rate times
+minibatches in the same order, drawn on the host from ``data_seed`` once per `train_many` call
+(int32 event indices, epochs x n_train of them, kept on the device with the data). The network
+runs feature-major (see `nets.mlp.forward_t`); parameters enter and leave a call in the usual
+(fan_in, fan_out) layout. Optimiser: Adam with a per-model (traced) peak learning rate times
 a shared SGDR warm-restart factor. After every epoch each model's validation loss is measured and
 its parameters are snapshotted when the loss improves; the returned parameters are that best
 snapshot. Models never interact inside a call, so one whose loss turns NaN is reported as failed
@@ -28,7 +31,7 @@ import numpy as np
 from nets import buckets, metrics
 from nets.data import _check_arrays
 from nets.errors import TrainError
-from nets.mlp import Padding, Params, apply_padded, init_params, pad_params, unpad_params
+from nets.mlp import Padding, Params, forward_t, init_params, pad_params, unpad_params
 from nets.schedule import Schedule, sgdr
 from nets.topology import Topology
 
@@ -108,12 +111,12 @@ class _Spec(NamedTuple):
 
 
 class _DeviceData(NamedTuple):
-    """Training arrays and validation arrays cut into equal evaluation chunks."""
+    """Training arrays (features first) and validation arrays cut into equal evaluation chunks."""
 
-    x_train: jax.Array  # (n_train, n_features)
+    x_train: jax.Array  # (n_features, n_train)
     y_train: jax.Array  # (n_train,)
     w_train: jax.Array  # (n_train,)
-    x_val: jax.Array  # (n_chunks, eval_batch, n_features)
+    x_val: jax.Array  # (n_chunks, n_features, eval_batch)
     y_val: jax.Array  # (n_chunks, eval_batch)
     w_val: jax.Array  # (n_chunks, eval_batch); zero on padding rows
 
@@ -126,9 +129,12 @@ def _per_event_loss(outputs, targets, loss: str):
     return (outputs - targets) ** 2
 
 
-def _weighted_loss(layers, padding, x, y, w, spec: _Spec):
-    """Returns ``(sum of w * loss, sum of w, raw outputs)`` of one model on one batch."""
-    outputs = apply_padded(layers, padding, x, spec.activation)
+def _weighted_loss(layers_t, padding, x_t, y, w, spec: _Spec):
+    """Returns ``(sum of w * loss, sum of w, raw outputs)`` of one model on one batch.
+
+    Shapes: ``x_t`` (n_features, n), ``y`` and ``w`` (n,); kernels transposed (see `forward_t`).
+    """
+    outputs = forward_t(layers_t, padding, x_t, spec.activation)
     return jnp.sum(w * _per_event_loss(outputs, y, spec.loss)), jnp.sum(w), outputs
 
 
@@ -160,8 +166,11 @@ def _evaluate(layers, padding, data: _DeviceData, spec: _Spec):
     return jnp.sum(totals) / jnp.maximum(jnp.sum(weights), F32(1e-30)), scores.reshape(-1)
 
 
-def _fit_one(layers, padding: Padding, lr, data: _DeviceData, key, spec: _Spec):
-    """Trains one padded model for ``spec.epochs`` epochs (vmapped over a chunk's models)."""
+def _fit_one(layers, padding: Padding, lr, data: _DeviceData, orders, spec: _Spec):
+    """Trains one padded model for ``spec.epochs`` epochs (vmapped over a chunk's models).
+
+    ``layers`` have transposed kernels; ``orders`` (epochs, steps, batch) holds event indices.
+    """
     steps, batch = spec.steps_per_epoch, spec.batch_size
     grad_fn = jax.grad(_mean_loss, has_aux=True)
 
@@ -169,17 +178,15 @@ def _fit_one(layers, padding: Padding, lr, data: _DeviceData, key, spec: _Spec):
         layers, m, v = carry
         index, valid, t = inputs
         w = data.w_train[index] * valid
-        grads, (total, weight) = grad_fn(layers, padding, data.x_train[index],
+        grads, (total, weight) = grad_fn(layers, padding, data.x_train[:, index],
                                          data.y_train[index], w, spec)
         rate = lr * spec.schedule.factor(t)
         layers, m, v = _adam(layers, grads, m, v, rate, t + 1, spec)
         return (layers, m, v), (total, weight)
 
-    def epoch(carry, e):
+    def epoch(carry, inputs):
         layers, m, v, best = carry
-        order = jax.random.permutation(jax.random.fold_in(key, e),
-                                       jnp.arange(spec.n_train, dtype=I32))
-        order = jnp.pad(order, (0, steps * batch - spec.n_train)).reshape(steps, batch)
+        e, order = inputs
         valid = (jnp.arange(steps * batch, dtype=I32) < spec.n_train).astype(F32)
         ts = e * steps + jnp.arange(steps, dtype=I32)
         (layers, m, v), (totals, weights) = jax.lax.scan(
@@ -195,17 +202,24 @@ def _fit_one(layers, padding: Padding, lr, data: _DeviceData, key, spec: _Spec):
     zeros = jax.tree.map(jnp.zeros_like, layers)
     best = (layers, F32(jnp.inf), I32(-1), jnp.zeros(data.y_val.size, F32))
     (_, _, _, best), history = jax.lax.scan(
-        epoch, (layers, zeros, zeros, best), jnp.arange(spec.epochs, dtype=I32))
+        epoch, (layers, zeros, zeros, best), (jnp.arange(spec.epochs, dtype=I32), orders))
     return best, history
 
 
+def _transpose_kernels(layers):
+    return tuple((jnp.swapaxes(kernel, -1, -2), bias) for kernel, bias in layers)
+
+
 @functools.partial(jax.jit, static_argnames="spec")
-def _fit_chunk(layers, padding, lr, data, key, spec: _Spec):
+def _fit_chunk(layers, padding, lr, data, orders, spec: _Spec):
     """The compiled call: `_fit_one` vmapped over the leading (model) axis of its first three
-    arguments. Shapes: each ``layers`` leaf (n_models, ...), ``lr`` (n_models,)."""
+    arguments. Shapes: each ``layers`` leaf (n_models, ...), kernels (n_models, fan_in,
+    fan_out); ``lr`` (n_models,); ``orders`` (epochs, steps, batch) int32."""
     TRACE_COUNTS[spec] += 1  # runs only while tracing
     fit = functools.partial(_fit_one, spec=spec)
-    return jax.vmap(fit, in_axes=(0, 0, 0, None, None))(layers, padding, lr, data, key)
+    best, history = jax.vmap(fit, in_axes=(0, 0, 0, None, None))(
+        _transpose_kernels(layers), padding, lr, data, orders)
+    return (_transpose_kernels(best[0]), *best[1:]), history
 
 
 def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] = (0,),
@@ -262,7 +276,7 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
                           width_multiple=width_multiple, memory_budget=budget,
                           batch_size=batch_size, eval_batch=eval_batch, n_val=n_val,
                           events=n_train * epochs, compile_macs=_COMPILE_MACS)
-    key = jax.random.PRNGKey(np.uint32(data_seed))
+    orders = jnp.asarray(_minibatch_orders(n_train, epochs, steps, batch_size, data_seed))
     config = {"epochs": epochs, "batch_size": batch_size, "restarts": restarts,
               "t_mult": t_mult, "alpha": alpha, "loss": loss, "data_seed": data_seed,
               "class_weight": class_weight, "b1": b1, "b2": b2, "eps": eps}
@@ -273,7 +287,7 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
         models = [(topologies[k // len(seeds)], seeds[k % len(seeds)], rates[k // len(seeds)])
                   for k in chunk.members]
         start = time.perf_counter()
-        best, history = _run_chunk(models, chunk.widths, n_inputs, device_data, key, spec)
+        best, history = _run_chunk(models, chunk.widths, n_inputs, device_data, orders, spec)
         wall = (time.perf_counter() - start) / chunk.n_real
         for j, k in enumerate(chunk.members[:chunk.n_real]):
             topology, seed, rate = models[j]
@@ -282,7 +296,18 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     return results
 
 
-def _run_chunk(models, widths, n_inputs, data, key, spec):
+def _minibatch_orders(n_train: int, epochs: int, steps: int, batch_size: int,
+                      seed: int) -> np.ndarray:
+    """Each epoch's shuffled event indices, shape (epochs, steps, batch_size) int32; the last
+    step's unused tail points at event 0 and is masked out by the trainer."""
+    rng = np.random.default_rng(seed)
+    orders = np.zeros((epochs, steps * batch_size), np.int32)
+    for e in range(epochs):
+        orders[e, :n_train] = rng.permutation(n_train)
+    return orders.reshape(epochs, steps, batch_size)
+
+
+def _run_chunk(models, widths, n_inputs, data, orders, spec):
     """Pads, stacks and trains one chunk; returns its outputs as numpy arrays."""
     padded = [pad_params(init_params(t, n_inputs, s), t, n_inputs, widths) for t, s, _ in models]
     layers = tuple((np.stack([p[0][i][0] for p in padded]), np.stack([p[0][i][1] for p in padded]))
@@ -290,7 +315,7 @@ def _run_chunk(models, widths, n_inputs, data, key, spec):
     padding = Padding(tuple(np.stack([p[1].masks[i] for p in padded]) for i in range(len(widths))),
                       np.stack([p[1].present for p in padded]))
     lr = np.asarray([r for _, _, r in models], np.float32)
-    out = _fit_chunk(layers, padding, lr, data, key, spec)
+    out = _fit_chunk(layers, padding, lr, data, orders, spec)
     return jax.tree.map(np.asarray, out)
 
 
@@ -333,8 +358,10 @@ def _to_device(arrays, class_weight, loss, eval_batch) -> _DeviceData:
         a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), np.float32)])
         return jnp.asarray(a.reshape(n_chunks, eval_batch, *a.shape[1:]), F32)
 
-    return _DeviceData(jnp.asarray(arrays["x_train"], F32), jnp.asarray(arrays["y_train"], F32),
-                       jnp.asarray(weights["train"], F32), chunked(arrays["x_val"]),
+    x_val = jnp.swapaxes(chunked(arrays["x_val"]), 1, 2)
+    return _DeviceData(jnp.asarray(np.ascontiguousarray(arrays["x_train"].T), F32),
+                       jnp.asarray(arrays["y_train"], F32),
+                       jnp.asarray(weights["train"], F32), x_val,
                        chunked(arrays["y_val"]), chunked(weights["val"].astype(np.float32)))
 
 

@@ -19,8 +19,8 @@ def captured(monkeypatch_module):
     calls = []
     original = trainer._fit_chunk
 
-    def spy(layers, padding, lr, data, key, spec):
-        out = original(layers, padding, lr, data, key, spec)
+    def spy(layers, padding, lr, data, orders, spec):
+        out = original(layers, padding, lr, data, orders, spec)
         calls.append((jax.tree.map(np.asarray, padding), jax.tree.map(np.asarray, out)))
         return out
 
