@@ -1,10 +1,11 @@
 """Loading trigger ntuples (real CMSSW or simulated) into a training :class:`Dataset`.
 
 :func:`load` reads one or more ROOT files (paths or globs), finds every tree named
-``HGCalTriggerNtuple`` wherever it sits, selects generated electrons (label 1) and charged pions
-(label 0), matches each to its leading 3D cluster (``Delta R < 0.2``, cluster pT above a cut),
-and builds one row per matched particle: the per-layer cluster energies and any ``cl3d_*``
-shower-shape branch. Rows are split deterministically into train / validation / test.
+``HGCalTriggerNtuple`` wherever it sits (or those matching ``tree``), selects generated
+electrons (label 1) and charged pions (label 0), matches each to its leading 3D cluster
+(``Delta R < 0.2``, cluster pT above a cut), and builds one row per matched particle: the
+per-layer cluster energies and any ``cl3d_*`` shower-shape branch. Rows are split
+deterministically into train / validation / test.
 
 Per-layer energies come from one of two sources (``layer_energies``):
 
@@ -14,9 +15,10 @@ Per-layer energies come from one of two sources (``layer_energies``):
   pT per trigger layer, times cosh of the cluster eta. CMSSW indexes it by trigger layer
   (entry 0 is no layer) and sizes it ``lastTriggerLayer``, so the last trigger layer (layer 52
   in V9) is never stored and reads as 0; the pT-to-energy step uses the cluster eta, not each
-  cell's, which moves a layer's energy by about a per cent.
+  cell's, which moves a layer's energy by about a per cent. It skips the large ``tc_*``
+  branches, so it reads faster.
 * ``"auto"`` (default): the trigger cells when the tree has the ``tc_*`` branches, else
-  ``cl3d_layer_pt``. (Reading ``cl3d_layer_pt`` skips the large ``tc_*`` branches, hence faster.)
+  ``cl3d_layer_pt``.
 
 The default selection is the community electron/pion one used with the HGCal trigger ntuples:
 gen |pdgid| 11 or 211, gen pT > 20 GeV, 1.7 < |eta| < 2.8, 3D clusters with pT > 10 GeV
@@ -360,7 +362,8 @@ def _needed_branches(tree, file: Path, path: str, names: tuple[str, ...],
                 hint = "choose features this file has, or re-run the ntuplizer with that branch"
             raise NtupleError(f"{where} has no branch {branch!r}; {hint}")
     for name in names:
-        if name.startswith("cl3d_") and "vector<vector" in tree[name].typename.replace("std::", "").replace(" ", ""):
+        typename = tree[name].typename.replace("std::", "").replace(" ", "") if name.startswith("cl3d_") else ""
+        if "vector<vector" in typename or "][" in typename:  # vector<vector<float>> or float[cl3d_n][39]
             raise NtupleError(f"{where}: branch {name!r} holds a list per cluster, not one number; "
                               "use it through the 'layers' features or pick a scalar cl3d_* branch")
     if "gen_energy" in keys:

@@ -267,8 +267,10 @@ def write_ntuple(path: str | Path, events: Showers | Iterable[Showers] | Mapping
     Args:
         path: Output ``.root`` file (overwritten).
         events: Showers from :func:`hgcal.simulate`, an iterable of them (e.g. electrons and
-            pions; a generator is consumed piece by piece, so memory stays bounded), or a mapping of branch name to array (numpy for flat branches, awkward
-            jagged arrays for ``gen_*``, ``cl3d_*``, ``tc_*``).
+            pions; a generator is consumed piece by piece, so memory stays bounded), or a mapping
+            of branch name to array (numpy for flat branches, awkward jagged arrays for ``gen_*``,
+            ``cl3d_*``, ``tc_*``; a list per object of one length, such as ``cl3d_layer_pt``,
+            becomes a fixed-size array).
         tree: Path of the tree inside the file.
         chunk_size: Events converted and written per basket.
         compression: uproot compression (``None`` writes faster, larger files).

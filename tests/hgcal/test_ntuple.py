@@ -232,7 +232,8 @@ def test_loader_takes_cells_first_and_layer_pt_agrees(tmp_path, ntuple_path, dat
     assert np.allclose(from_pt.X.sum(axis=1), total[:, 0], rtol=0.005)
     assert not np.array_equal(from_pt.X, cells.X)
     # without the trigger cells, "auto" falls back to cl3d_layer_pt
-    no_cells = hgcal.write_ntuple(tmp_path / "nocells.root", {k: v for k, v in branches.items() if not k.startswith("tc_")})
+    no_cells = hgcal.write_ntuple(tmp_path / "nocells.root",
+                                  {k: v for k, v in branches.items() if not k.startswith("tc_")})
     assert np.array_equal(hgcal.load(no_cells, features="layers").X, from_pt.X)
 
 
@@ -320,14 +321,16 @@ def test_file_without_trigger_tree(tmp_path):
 
 def test_tree_without_a_needed_branch(tmp_path, branches, ntuple_path):
     path = hgcal.write_ntuple(tmp_path / "nocl.root", {k: v for k, v in branches.items() if k != "cl3d_eta"})
-    _assert_fails(tmp_path, path, r"nocl.root: tree 'hgcalTriggerNtuplizer/HGCalTriggerNtuple' has no branch 'cl3d_eta'")
+    _assert_fails(tmp_path, path,
+                  r"nocl.root: tree 'hgcalTriggerNtuplizer/HGCalTriggerNtuple' has no branch 'cl3d_eta'")
     path = hgcal.write_ntuple(tmp_path / "notc.root", {k: v for k, v in branches.items()
                                                        if not k.startswith("tc_") and k != "cl3d_layer_pt"})
     _assert_fails(tmp_path, path, "no branch 'tc_layer'.*tc_\\* branches.*cl3d_layer_pt")
     assert len(hgcal.load(path, features="shapes")) > 0  # shapes need no trigger cells
     _assert_fails(tmp_path, path, "notc.root: tree .* has no branch 'cl3d_layer_pt'; layer_energies='layer_pt' needs",
                   layer_energies="layer_pt")
-    _assert_fails(tmp_path, ntuple_path, "showers.root: tree .* branch cl3d_layer_pt has 39 entries.*reads 8 layers", geometry="seed8",
+    _assert_fails(tmp_path, ntuple_path, "showers.root: tree .* branch cl3d_layer_pt has 39 entries.*reads 8 layers",
+                  geometry="seed8",
                   layer_energies="layer_pt")
 
 
@@ -339,6 +342,10 @@ def test_empty_selection(tmp_path, ntuple_path):
 def test_bad_options(tmp_path, ntuple_path):
     _assert_fails(tmp_path, ntuple_path, "unknown feature 'energy_per_layer'", features="energy_per_layer")
     _assert_fails(tmp_path, ntuple_path, "split=", split=(0.5, 0.5, 0.5))
+    _assert_fails(tmp_path, ntuple_path, "layer_energies='sums' is not one of", layer_energies="sums")
+    for path in (ntuple_path, CMSSW_LAYOUT):
+        _assert_fails(tmp_path, path, f"{path.name}: tree .*: branch 'cl3d_layer_pt' holds a list per cluster",
+                      features="cl3d_layer_pt")
     with pytest.raises(hgcal.NtupleError, match="unknown particle 'mu-'"):
         hgcal.simulate(10, "mu-")
     with pytest.raises(hgcal.NtupleError, match="does not exist"):
