@@ -1,0 +1,159 @@
+"""Throughput of the topology search: trainings per hour by executor, and the optimiser's share.
+
+Part 1 (executors): the same small random search (no optimiser cost to speak of) with a
+spawn-started process pool of 1 and of 2 workers and a 2-worker Dask `LocalCluster`, each
+keeping up to `workers` trials in flight (asynchronous execution). Reported per executor: the
+wall time of the whole `ntbo.search` call (worker start-up included) and the trials per hour
+it gives, and the steady rate measured from the trials' finishing times (from the first
+trial finished to the last, so start-up and first compilations are left out).
+
+Part 2 (optimiser share): the default ``ntbo search`` (GP, 3-layer topologies under a neuron
+budget, 2 seeds x 10 epochs on 10,000 simulated showers per class) run to 100 trials; the
+share is the time spent in the optimiser's ask and tell (replays included, JAX compilations
+included) over the search's wall time. Target: under 2 %.
+
+Usage::
+
+    nice -n 19 python -m benchmarks.throughput            # both parts
+    python -m benchmarks.throughput --quick               # a small smoke run (no targets)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import ntbo
+from ntbo.cli import DEFAULT_CONFIG
+from ntbo.storage import Study
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EXECUTORS = (("process, 1 worker", {"kind": "process", "workers": 1}),
+             ("process, 2 workers", {"kind": "process", "workers": 2}),
+             ("dask LocalCluster, 2 workers", {"kind": "dask", "workers": 2}))
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def small_search(folder: Path, executor: dict, budget: int, events: int, epochs: int) -> dict:
+    """The executor comparison's search: random 1-3 layer topologies, one seed each."""
+    return {"data": {"simulate": events, "seed": 0, "geometry": "seed8"},
+            "space": {"depth": [1, 3], "width": [4, 64]},
+            "objective": {"seeds": 1, "epochs": epochs, "batch_size": 256},
+            "search": {"method": "random", "budget": budget, "q": 1, "seed": 0},
+            "executor": executor, "results": str(folder)}
+
+
+def measure(config: dict) -> dict:
+    """Runs one search to its budget; returns wall time, trials per hour and optimiser time."""
+    start = time.perf_counter()
+    result = ntbo.search(config)
+    wall = time.perf_counter() - start
+    with Study(result.files["study"]) as study:
+        optimiser = float(study.get_meta("last_run_optimizer_seconds"))
+    finished = np.sort([t.finished for t in result.trials if t.state in ("complete", "failed")])
+    steady = (len(finished) - 1) / (finished[-1] - finished[0]) * 3600 if len(finished) > 1 else float("nan")
+    return {"trials": len(finished), "complete": result.counts["complete"], "wall_s": wall,
+            "per_hour": len(finished) / wall * 3600, "steady_per_hour": steady,
+            "optimizer_s": optimiser, "optimizer_share": optimiser / wall,
+            "train_s": float(sum(t.train_seconds or 0.0 for t in result.trials)),
+            "best": result.best_value, "workers": sorted({t.worker for t in result.trials})}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run, not written to results/")
+    parser.add_argument("--budget", type=int, default=24, help="trials per executor run (default 24)")
+    parser.add_argument("--share-trials", type=int, default=100,
+                        help="trials of the optimiser-share run (default 100)")
+    parser.add_argument("--skip-share", action="store_true", help="only the executor comparison")
+    args = parser.parse_args(argv)
+    budget, share_trials = (4, 6) if args.quick else (args.budget, args.share_trials)
+    events, epochs = (500, 1) if args.quick else (2000, 5)
+    report = {"command": "python -m benchmarks.throughput " + " ".join(argv or sys.argv[1:]),
+              "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+              "load_before": _load(),
+              "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                       text=True, cwd=RESULTS.parent.parent).stdout.strip(),
+              "executors": {"budget": budget, "events_per_class": events, "epochs": epochs, "seeds": 1,
+                            "runs": []}}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ntbo-throughput-") as tmp:
+        for name, executor in EXECUTORS:
+            row = {"executor": name, **measure(small_search(Path(tmp) / name.split(",")[0].replace(" ", "_")
+                                                            / str(executor["workers"]), executor,
+                                                            budget, events, epochs))}
+            report["executors"]["runs"].append(row)
+            print(f"{name}: {row['trials']} trials in {row['wall_s']:.1f} s = {row['per_hour']:.0f}/h "
+                  f"(steady {row['steady_per_hour']:.0f}/h), load {_load()}", flush=True)
+        if not args.skip_share:
+            config = {**DEFAULT_CONFIG, "search": {**DEFAULT_CONFIG["search"], "budget": share_trials},
+                      "results": str(Path(tmp) / "share")}
+            if args.quick:
+                config["data"] = {**config["data"], "simulate": events}
+                config["objective"] = {**config["objective"], "epochs": epochs}
+            row = measure(config)
+            report["share"] = {"config": "DEFAULT_CONFIG of ntbo.cli with budget "
+                                         f"{share_trials}", **row}
+            print(f"optimiser share at {row['trials']} trials: {100 * row['optimizer_share']:.2f} % "
+                  f"({row['optimizer_s']:.1f} s of {row['wall_s']:.1f} s), load {_load()}", flush=True)
+    report["load_after"] = _load()
+    report["total_wall_s"] = time.perf_counter() - start
+    if args.quick:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "throughput.json").write_text(json.dumps(report, indent=1, default=str))
+    (RESULTS / "throughput.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def markdown(report: dict) -> str:
+    ex = report["executors"]
+    base = ex["runs"][0]
+    lines = ["# Search throughput", "",
+             f"- command: `nice -n 19 {report['command']}`", f"- date (UTC): {report['date_utc']}",
+             f"- machine: {report['machine']}",
+             f"- load average (1, 5, 15 min) before: {' '.join(map(str, report['load_before']))}",
+             f"- load average (1, 5, 15 min) after: {' '.join(map(str, report['load_after']))}",
+             f"- ntbo commit: {report['commit']}", f"- total wall time: {report['total_wall_s']:.0f} s", "",
+             f"## Trainings per hour by executor", "",
+             f"Random search, {ex['budget']} trials, 1-3 hidden layers of 4-64, one seed, "
+             f"{ex['epochs']} epochs on {ex['events_per_class']} simulated showers per class; up to "
+             "`workers` trials in flight, each told as it completes. Wall: the whole `ntbo.search` "
+             "call, worker start-up included. Steady: from the first finished trial to the last. "
+             "Ratios are against the 1-worker pool of the same run.", "",
+             "| executor | trials | wall (s) | trials/h (wall) | trials/h (steady) | wall ratio | steady ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for r in ex["runs"]:
+        lines.append(f"| {r['executor']} | {r['trials']} | {r['wall_s']:.1f} | {r['per_hour']:.0f} | "
+                     f"{r['steady_per_hour']:.0f} | {r['per_hour'] / base['per_hour']:.2f}x | "
+                     f"{r['steady_per_hour'] / base['steady_per_hour']:.2f}x |")
+    if "share" in report:
+        s = report["share"]
+        verdict = "meets" if s["optimizer_share"] < 0.02 else "misses"
+        lines += ["", "## The optimiser's share of the search", "",
+                  f"{s['config']} (`ntbo search` with no arguments, local executor): {s['trials']} "
+                  f"trials in {s['wall_s']:.0f} s; the optimiser (every ask and tell, JAX "
+                  f"compilations included) took {s['optimizer_s']:.1f} s = "
+                  f"**{100 * s['optimizer_share']:.2f} %** of the wall time, which {verdict} the "
+                  f"2 % target. Training took {s['train_s']:.0f} s of it."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
