@@ -230,14 +230,14 @@ def gp_slices(result: SearchResult, config, n_max: int = 200) -> dict[str, dict]
         ``{"width_k": {"width": (m,), "mean": (m,), "sd": (m,), "best": int}}`` for each width
         that exists in the best topology; empty with fewer than 3 complete trials.
     """
+    from ntbo.runner import observations
     from ntbo.space import build_space
     done = [t for t in result.trials if t.state == "complete"]
     if len(done) < 3 or result.best is None:
         return {}
     space = build_space(config.space)
-    noise = [(t.value_std or 0.0) ** 2 / len(t.seeds) if len(t.seeds) >= 2 else 0.0 for t in done]
-    model = bo.gp.fit(space.encode([t.params for t in done]), np.array([t.value for t in done]),
-                      obs_noise=np.array(noise))
+    values, noise = observations(done)
+    model = bo.gp.fit(space.encode([t.params for t in done]), np.array(values), obs_noise=np.array(noise))
     best = result.best.params
     depth = int(best.get("depth", config.space.depth[0]))
     out = {}

@@ -356,13 +356,13 @@ class _Run:
             return self._finish_batch(batch_id)
         n_parts = min(self.executor.workers, len(todo)) if self.config.executor.spread else 1
         self.study.mark_running([t.id for t in todo], worker=self.executor.kind)
+        self._notify()  # before submitting: the local executor trains inside submit
         for part in np.array_split(np.arange(len(todo)), n_parts):
             chunk = [todo[i] for i in part]
             payload = {"data": self.spec, "objective": self.objective,
                        "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk]}
             self.in_flight.append(_Task(batch_id, chunk, payload, None, 0.0, 0))
             self._submit(self.in_flight[-1])
-        self._notify()
 
     def _submit(self, task: _Task) -> None:
         task.generation = self.executor.generation

@@ -53,6 +53,10 @@ max_neurons = 50
     ("search", {"q": 1.5}, "search.q"),
     ("constraint", {"max_neurons": 0}, "constraint.max_neurons"),
     ("executor", {"kind": "slurm"}, "executor.kind"),
+    ("executor", {"timeout": 0}, "executor.timeout"),
+    ("executor", {"kind": "local", "timeout": 60}, "executor.timeout"),
+    ("executor", {"retries": -1}, "executor.retries"),
+    ("executor", {"spread": "yes"}, "executor.spread"),
     ("data", {"paths": ["a.root"], "simulate": 10}, "data"),
     ("data", {"simulate": -5}, "data.simulate"),
 ])
@@ -100,3 +104,10 @@ def test_dask_without_dask_says_how_to_install():
     config = SearchConfig.from_dict({"data": {"simulate": 10}, "executor": {"kind": "dask"}})
     with pytest.raises(ConfigError, match=r"pip install -e \.\[dask\]"):
         open_executor(config.executor, 1)
+
+
+def test_a_timeout_makes_auto_choose_a_process_pool():
+    from ntbo.executors import resolve_kind
+    assert resolve_kind(SearchConfig.from_dict({"data": {"simulate": 10}}).executor, 1) == "local"
+    timed = SearchConfig.from_dict({"data": {"simulate": 10}, "executor": {"timeout": 30}})
+    assert timed.executor.timeout == 30.0 and resolve_kind(timed.executor, 1) == "process"
