@@ -1,18 +1,26 @@
 """`search(config) -> SearchResult`: the topology search loop, its resume, and `evaluate`.
 
-One step of the loop: ask the optimiser for q points, decode them into topologies, check the
-known constraints (infeasible ones are stored and told as failed, and the optimiser is asked
-again; a network already trained is copied from its trial, not retrained), store the batch as
-pending, train it (one `nets.train_many` call per worker chunk), store each trial complete or
-failed, tell the optimiser, rewrite ``trials.csv`` and ``summary.json``. Every state change is
-committed before the next step.
+One batch: ask the optimiser for q points, decode them into topologies, check the known
+constraints (infeasible ones are stored and told as failed, and the optimiser is asked again;
+a network already trained is copied from its trial, not retrained), store the batch as
+pending, and submit it (one `nets.train_many` call; with ``executor.spread`` one call per
+worker). Up to ``executor.workers`` batches are in flight at once: whenever one completes its
+trials are stored complete or failed, the optimiser is told (the mean over seeds as the value,
+the squared standard error over seeds as the noise), ``trials.csv`` and ``summary.json`` are
+rewritten, and the next batch is asked for with the running ones still pending in the
+optimiser. A task running past ``executor.timeout`` is stopped and its trials stored failed;
+one lost with its worker runs again (``executor.retries``). Every state change is committed
+before the next step.
 
 Resume (the same results folder, or ``ntbo search --resume DIR``) rebuilds the optimiser by
-replaying the stored study: the same asks in the same order, each followed by the tells that
-followed it in the first run. A deterministic optimiser therefore proposes exactly what it
-proposed before, and the resumed search continues as if never stopped: completed trials are
-not trained again, the interrupted batch (pending or running trials) is trained first, and a
-raised budget is honoured.
+replaying the stored study: the same asks in the same order, with each batch's tell placed
+after the ask it followed in the first run (the ``told_after`` column; tells in ``told``
+order). A deterministic optimiser therefore proposes exactly what it proposed before, and the
+search continues as if never stopped: completed trials are not trained again, interrupted
+batches (pending or running trials) are trained first, and a raised budget is honoured. With
+one worker the completion order is itself deterministic, so an interrupted and resumed search
+ends with the same trials as an uninterrupted one; with several, completions race, so two runs
+may differ, but each resume reproduces its own run's optimiser exactly.
 """
 
 from __future__ import annotations
