@@ -199,10 +199,16 @@ def batch_samples(mean, cov, base):
     return mean[None, :] + base @ L.T
 
 
-def qei(mean, cov, best, base):
-    """Monte Carlo q-EI: the mean over samples of max_j (f_j - best)^+; unbiased."""
-    improvement = jnp.max(batch_samples(mean, cov, base) - best, axis=-1)
-    return jnp.mean(jnp.maximum(improvement, 0.0))
+def qei(mean, cov, best, base, weights=None):
+    """Monte Carlo q-EI: the mean over samples of max_j (f_j - best)^+; unbiased.
+
+    weights: optional (q,) factors of each point's improvement, max_j w_j (f_j - best)^+ (the
+    probability that point j succeeds, for a batch under a failure model).
+    """
+    improvement = jnp.maximum(batch_samples(mean, cov, base) - best, 0.0)
+    if weights is not None:
+        improvement = improvement * weights
+    return jnp.mean(jnp.max(improvement, axis=-1))
 
 
 def _log_softplus(t):
@@ -211,13 +217,21 @@ def _log_softplus(t):
     return jnp.where(low, t, jnp.log(jax.nn.softplus(jnp.where(low, 0.0, t))))
 
 
-def qlog_ei(mean, cov, best, base, tau_max=1e-2, tau_relu=1e-3):
+def qlog_ei(mean, cov, best, base, tau_max=1e-2, tau_relu=1e-3, log_weights=None):
     """qLogEI: log of a smoothed q-EI, with useful gradients where q-EI is numerically zero.
 
     The max over the batch becomes tau_max * logsumexp(./tau_max) and the positive part a
     softplus of temperature tau_relu; the mean over samples is taken in log space.
+
+    log_weights: optional (q,) logs of factors on each point's improvement, as in `qei`; then
+    each point's improvement is smoothed first and the max over the batch is taken of the
+    weighted log improvements (temperature tau_max in log space).
     """
     samples = batch_samples(mean, cov, base) - best
-    smooth_max = tau_max * jax.scipy.special.logsumexp(samples / tau_max, axis=-1)
-    log_improvement = np.log(tau_relu) + _log_softplus(smooth_max / tau_relu)
+    if log_weights is None:
+        smooth_max = tau_max * jax.scipy.special.logsumexp(samples / tau_max, axis=-1)
+        log_improvement = np.log(tau_relu) + _log_softplus(smooth_max / tau_relu)
+    else:
+        per_point = np.log(tau_relu) + _log_softplus(samples / tau_relu) + log_weights
+        log_improvement = tau_max * jax.scipy.special.logsumexp(per_point / tau_max, axis=-1)
     return jax.scipy.special.logsumexp(log_improvement) - np.log(samples.shape[0])

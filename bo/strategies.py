@@ -357,8 +357,8 @@ class GPSearch:
         raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
         if self.acquisition == "qlogei":
-            batch = np.asarray(_propose_batch(jax.random.fold_in(key, n), gp, jnp.asarray(raw), q=n,
-                                              space=self.space, n_starts=self.n_starts, steps=self.steps))
+            batch = np.asarray(_propose_batch(jax.random.fold_in(key, n), gp, feasibility, jnp.asarray(raw),
+                                              q=n, space=self.space, n_starts=self.n_starts, steps=self.steps))
             # Keep the batch's valid points; the greedy loop below fills in for the others.
             ok_batch = constraints.feasible(batch) if constraints else np.ones(n, bool)
             for u, feasible in zip(batch, ok_batch):
@@ -512,8 +512,7 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
         u = objective_utility(x)
         if feasibility is None:
             return u
-        fm, fv = gplib.posterior(feasibility, x)
-        log_p = log_ndtr((feasibility.y_mean + feasibility.y_std * fm) / (feasibility.y_std * jnp.sqrt(fv)))
+        log_p = _log_p_success(feasibility, x)
         return u * jnp.exp(log_p) if acquisition in ("ei", "mes") else u + log_p
 
     raw_values = jnp.where(raw_ok, utility(raw_rounded), -jnp.inf)
@@ -547,19 +546,30 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
     return cands[order], values[order]
 
 
+def _log_p_success(feasibility, x):
+    """log p(success) at (m, dim) points under the label GP: log Phi(mean / std) of the labels."""
+    fm, fv = gplib.posterior(feasibility, x)
+    return log_ndtr((feasibility.y_mean + feasibility.y_std * fm) / (feasibility.y_std * jnp.sqrt(fv)))
+
+
 @partial(jax.jit, static_argnames=("q", "space", "n_starts", "steps", "n_samples", "n_raw_batches"))
-def _propose_batch(key, gp, raw, *, q, space, n_starts, steps, n_samples=128, n_raw_batches=256):
+def _propose_batch(key, gp, feasibility, raw, *, q, space, n_starts, steps, n_samples=128,
+                   n_raw_batches=256):
     """Jointly maximise qLogEI over q points: score random q-subsets of the candidates, refine the
     best `n_starts` batches by Adam with straight-through rounding, return the best batch (q, dim).
-    Base samples are fixed for the whole optimisation (sample average approximation)."""
+    Base samples are fixed for the whole optimisation (sample average approximation).
+    With a failure model (`feasibility`, the label GP, or None) each point's improvement is
+    weighted by its probability of success, as the greedy acquisitions are."""
     k_pick, k_shift, k_base = jax.random.split(key, 3)
     shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
     base = jax.random.normal(k_base, (n_samples, q))
     best = gplib.incumbent(gp)
 
     def utility(Xq):
-        mean, cov = acq.joint_posterior(gp, space.round_straight_through(Xq))
-        return acq.qlog_ei(mean, cov, best, base)
+        Xq = space.round_straight_through(Xq)
+        mean, cov = acq.joint_posterior(gp, Xq)
+        log_weights = None if feasibility is None else _log_p_success(feasibility, Xq)
+        return acq.qlog_ei(mean, cov, best, base, log_weights=log_weights)
 
     picks = jax.random.choice(k_pick, raw.shape[0], (n_raw_batches, q))
     batches = shifted[picks]

@@ -122,3 +122,32 @@ def test_qei_of_a_batch_beats_its_best_member_and_qlogei_tracks_it():
     # Far below the incumbent q-EI underflows; qLogEI stays finite with a finite gradient.
     g = jax.grad(lambda m: acq.qlog_ei(m, cov, best + 50.0, base))(mean)
     assert np.isfinite(float(acq.qlog_ei(mean, cov, best + 50.0, base))) and np.all(np.isfinite(g))
+
+
+def test_weighted_qei_matches_closed_form_at_q1_and_qlogei_tracks_the_weighted_batch():
+    rng = np.random.default_rng(9)
+    X = rng.random((12, 2))
+    model = gp.fit(X, np.sin(5 * X[:, 0]) * X[:, 1], params=gp.GPParams(
+        jnp.log(jnp.array([0.2, 0.3])), jnp.array(0.0), jnp.log(jnp.array(1e-3))))
+    best = 0.0  # standardised: about the median target, so the candidates' EI is measurable
+    n = 20000
+    base = jax.random.normal(jax.random.key(5), (n, 3))
+    Xq = jnp.asarray(rng.random((3, 2)))
+    mean, cov = acq.joint_posterior(model, Xq)
+    p = np.array([0.9, 0.2, 0.5])
+    # q = 1: E[p (f - best)^+] = p EI, and qLogEI's log of it within the smoothing.
+    std1 = float(jnp.sqrt(cov[1, 1]))
+    exact = p[1] * float(acq.ei(mean[1], std1, best))
+    one = float(acq.qei(mean[1:2], cov[1:2, 1:2], best, base[:, :1], weights=p[1:2]))
+    se = p[1] * np.maximum(np.asarray(mean[1] + std1 * base[:, 0]) - best, 0).std() / np.sqrt(n)
+    assert exact > 1e-3 and abs(one - exact) < 4 * se
+    log_one = float(acq.qlog_ei(mean[1:2], cov[1:2, 1:2], best, base[:, :1], log_weights=jnp.log(p[1:2])))
+    assert log_one == pytest.approx(np.log(one), abs=0.02)
+    # q = 3, against max_j p_j (f_j - best)^+ computed here from the same samples.
+    L = np.linalg.cholesky(np.asarray(cov) + 1e-9 * np.mean(np.diag(cov)) * np.eye(3))
+    samples = np.asarray(mean) + np.asarray(base) @ L.T
+    direct = np.mean(np.max(p * np.maximum(samples - best, 0.0), axis=1))
+    assert float(acq.qei(mean, cov, best, base, weights=p)) == pytest.approx(direct, rel=1e-6)
+    assert float(acq.qlog_ei(mean, cov, best, base, log_weights=jnp.log(p))) == pytest.approx(
+        np.log(direct), abs=0.05)
+    assert direct < float(acq.qei(mean, cov, best, base))  # weights below one only lower it

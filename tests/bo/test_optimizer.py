@@ -232,3 +232,24 @@ def test_noise_is_recorded_per_value_and_zero_for_values_told_without():
         points = other.ask(2)
         other.tell(points, [branin(p) for p in points], noise=[0.1, 0.2])
         assert len(other.ys) == 2
+
+
+def test_joint_qlogei_batches_avoid_where_trials_failed(monkeypatch):
+    """qLogEI weighs each batch member's improvement by p(success), like the greedy path."""
+    from bo import strategies
+
+    def fails_on_the_left(u):  # the objective improves towards x < 0.3, where trials fail
+        return np.nan if u[0] < 0.3 else u[0] + 0.1 * (u[1] - 0.5) ** 2
+
+    U = strategies.sobol_points(2, 0, 16, 1)
+    strategy = strategies.GPSearch(Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)]), acquisition="qlogei")
+    state = strategy.tell(strategy.init(0), U, [fails_on_the_left(u) for u in U])
+
+    def deep_in_failing_region():
+        batches = [strategy.ask(jax.random.key(k), state, 4)[0] for k in range(3)]
+        return int(sum((B[:, 0] < 0.2).sum() for B in batches))
+
+    weighted = deep_in_failing_region()
+    monkeypatch.setattr(strategies, "_failure_model", lambda *args: None)  # control: failures ignored
+    ignored = deep_in_failing_region()
+    assert weighted <= 3 and 2 * weighted <= ignored, (weighted, ignored)
