@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     summary = run(scale, args.parts, work, out)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "summary.json").write_text(json.dumps(_plain(summary), indent=1, allow_nan=False))
     print(f"paper_figs: scale {scale.name} done in {summary['seconds']:.0f} s; figures in {out}")
     return 0
 
@@ -150,6 +151,19 @@ def run(scale, parts, work: Path, out: Path) -> dict:
     summary["seconds"] = time.perf_counter() - start
     write_index(out, scale, machine, summary)
     return summary
+
+
+def _plain(value):
+    """JSON-ready: tuples and numpy values to plain ones, NaN and infinities to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _with_export(result, export: dict):

@@ -262,7 +262,7 @@ def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, 
                        label="every trained network")
             front = _pareto(points[:, column], points[:, 2])
             ax.step(np.maximum(points[front, column], 0.5), points[front, 2], where="post", color="C3",
-                    label="Pareto front")
+                    marker="o", ms=3, label="Pareto front")
         done = [r for r in chosen if r.topology is not None]
         ax.plot([r.budget for r in done], [r.value for r in done], "o-", color="C0",
                 label="best within budget")
