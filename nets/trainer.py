@@ -276,7 +276,7 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
                           width_multiple=width_multiple, memory_budget=budget,
                           batch_size=batch_size, eval_batch=eval_batch, n_val=n_val,
                           events=n_train * epochs, compile_macs=_COMPILE_MACS)
-    orders = jnp.asarray(_minibatch_orders(n_train, epochs, steps, batch_size, data_seed))
+    orders = jax.device_put(_minibatch_orders(n_train, epochs, steps, batch_size, data_seed))
     config = {"epochs": epochs, "batch_size": batch_size, "restarts": restarts,
               "t_mult": t_mult, "alpha": alpha, "loss": loss, "data_seed": data_seed,
               "class_weight": class_weight, "b1": b1, "b2": b2, "eps": eps}
@@ -355,14 +355,16 @@ def _to_device(arrays, class_weight, loss, eval_batch) -> _DeviceData:
     pad = n_chunks * eval_batch - n_val
 
     def chunked(a):
-        a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), np.float32)])
-        return jnp.asarray(a.reshape(n_chunks, eval_batch, *a.shape[1:]), F32)
+        a = np.concatenate([np.asarray(a, np.float32), np.zeros((pad, *a.shape[1:]), np.float32)])
+        return a.reshape(n_chunks, eval_batch, *a.shape[1:])
 
-    x_val = jnp.swapaxes(chunked(arrays["x_val"]), 1, 2)
-    return _DeviceData(jnp.asarray(np.ascontiguousarray(arrays["x_train"].T), F32),
-                       jnp.asarray(arrays["y_train"], F32),
-                       jnp.asarray(weights["train"], F32), x_val,
-                       chunked(arrays["y_val"]), chunked(weights["val"].astype(np.float32)))
+    # numpy only: a jnp operation here would compile a small program of its own
+    host = _DeviceData(np.ascontiguousarray(arrays["x_train"].T, np.float32),
+                       np.asarray(arrays["y_train"], np.float32),
+                       np.asarray(weights["train"], np.float32),
+                       np.ascontiguousarray(chunked(arrays["x_val"]).transpose(0, 2, 1)),
+                       chunked(arrays["y_val"]), chunked(weights["val"]))
+    return jax.device_put(host)
 
 
 def _class_weights(class_weight, y_train, w_train, loss) -> np.ndarray:
