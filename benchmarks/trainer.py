@@ -5,27 +5,46 @@ x 8 features (plus 10,000 validation events), 5 epochs, batch 512, Adam with cos
 (one cycle per epoch). The peer trains the same 16 models one after another with Keras 3 `fit`,
 the same optimizer constants, schedule, batch size and validation each epoch.
 
-Reported: wall time of each (ours cold, i.e. with compilation, and warm, i.e. compiled programs
-reused), the speed-up, the useful (unpadded) FLOP rate against the machine's measured float32
-matmul peak, and with ``--scaling`` a table of time and memory versus number of models and width
-(memory: the planner's upper bound for the call, and the device's peak bytes in use where it
-reports them -- on CPU the process's peak resident set size, which only ever grows).
+Reported:
+
+* wall time of ours cold (first call in the process: tracing and compilation included) and warm
+  (the same call again, compiled programs reused), Keras's time, and both speed-ups;
+* useful FLOP rate against the float32 matmul peak measured in the same run (a 2048^3 product).
+  Useful FLOPs count only the real, unpadded networks (see `useful_flops`); the padded FLOPs the
+  trainer actually executes are reported beside them, with their ratio (the padding waste);
+* the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone and 16
+  at a time), as the ceiling of what its small matmuls can reach on this machine;
+* a scaling table: time and memory versus the number of models (1, 4, 16, 64; the main
+  workload's data and epochs) and versus width (4 models of three equal layers, up to 2000, with a
+  smaller data set stated in the table). Each case runs in a fresh process, so its cold time
+  includes its own compilation and its memory is its own: the compiled call's peak (XLA's memory
+  analysis of the training program: arguments, outputs and temporaries) and the process's peak
+  resident set size.
+
+Results go to ``benchmarks/results/trainer.json`` and ``trainer.md`` (``trainer_quick.*`` with
+``--quick``). Timings on a shared machine are distorted by its load; the load average and uptime
+are recorded at the start and end, and speed is compared as ratios within one run.
 
 Usage::
 
-    python -m benchmarks.trainer                 # the comparison
-    python -m benchmarks.trainer --scaling       # plus the scaling table
-    python -m benchmarks.trainer --quick         # a small smoke run (no targets)
+    python -m benchmarks.trainer                 # comparison with Keras and scaling table
+    python -m benchmarks.trainer --quick         # small smoke run (a minute; no targets)
+    python -m benchmarks.trainer --no-keras --no-scaling
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import math
 import os
+import platform
 import resource
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -34,7 +53,20 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import nets  # noqa: E402
-from nets.buckets import model_bytes  # noqa: E402
+from nets import buckets, trainer  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Main workload (issue 3) and its quick variant.
+FULL = dict(n_models=16, n_train=50000, n_val=10000, epochs=5)
+QUICK = dict(n_models=4, n_train=5000, n_val=1000, epochs=2)
+BATCH, LR = 512, 1e-3
+#: Scaling table: numbers of models (main workload's data) and widths (4 models, smaller data).
+COUNTS = (1, 4, 16, 64)
+WIDTHS = (16, 64, 256, 1000, 2000)
+WIDTH_DATA = dict(n_train=10000, n_val=2000, epochs=1)
+QUICK_COUNTS, QUICK_WIDTHS = (1, 4), (16, 64)
+QUICK_WIDTH_DATA = dict(n_train=2000, n_val=500, epochs=1)
 
 
 def make_data(n_train: int, n_val: int, n_features: int = 8, seed: int = 0) -> nets.Data:
@@ -56,23 +88,73 @@ def random_topologies(n: int, low: int = 4, high: int = 64, depth: int = 3,
 
 
 def useful_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: int) -> float:
-    """Unpadded FLOPs of training: 6 per MAC per training event (forward and backward), 2 per
-    MAC per validation event, every epoch."""
-    macs = sum(t.macs(n_inputs) for t in topologies)
-    return float(macs * (6 * n_train + 2 * n_val) * epochs)
+    """FLOPs of the matrix products of training the real (unpadded) networks.
+
+    Per model, with ``m`` its multiply-accumulates per event (sum of fan_in x fan_out over its
+    real layers, output layer included) and ``m1 = n_inputs x fan_out`` those of its first
+    layer: each training event costs ``2m`` (forward) + ``2m`` (weight gradients) +
+    ``2(m - m1)`` (input gradients, none needed for the first layer) FLOPs, each validation
+    event ``2m``, every epoch. Bias adds, activations, the loss and Adam are not counted.
+    """
+    total = 0.0
+    for t in topologies:
+        m = t.macs(n_inputs)
+        m1 = n_inputs * t.fans(n_inputs)[1]
+        total += ((6 * m - 2 * m1) * n_train + 2 * m * n_val) * epochs
+    return float(total)
+
+
+def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: int,
+                   batch_size: int) -> tuple[float, int]:
+    """The same count for the padded shapes the trainer runs (throw-away copies and the last
+    step's masked tail included), and the number of compiled calls, from the trainer's plan."""
+    n_val_chunks = math.ceil(n_val / trainer._eval_batch(n_val))
+    eval_batch = trainer._eval_batch(n_val)
+    chunks = buckets.plan(topologies, 1, n_inputs, max_waste=2.0, width_multiple=8,
+                          memory_budget=buckets.default_memory_budget(), batch_size=batch_size,
+                          eval_batch=eval_batch, n_val=n_val, events=n_train * epochs,
+                          compile_macs=trainer._COMPILE_MACS)
+    events = math.ceil(n_train / batch_size) * batch_size
+    total = 0.0
+    for c in chunks:
+        m = buckets.padded_macs(c.widths, n_inputs)
+        m1 = n_inputs * (c.widths[0] if c.widths else 1)
+        total += len(c.members) * ((6 * m - 2 * m1) * events
+                                   + 2 * m * n_val_chunks * eval_batch) * epochs
+    return float(total), len(chunks)
+
+
+def _best_time(f, *args, repeats: int = 5) -> float:
+    jax.block_until_ready(f(*args))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(f(*args))
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
     """Measured float32 FLOP/s of a large square matmul on the default device."""
     a = jnp.asarray(np.random.default_rng(0).normal(size=(size, size)), jnp.float32)
-    f = jax.jit(lambda x: x @ x)
-    f(a).block_until_ready()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f(a).block_until_ready()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size ** 3 / best
+    return 2 * size ** 3 / _best_time(jax.jit(lambda x: x @ x), a, repeats=repeats)
+
+
+def small_matmul_rate(n_models: int, events: int = 512, width: int = 64,
+                      chain: int = 200) -> float:
+    """FLOP/s of ``chain`` dependent (events x width) @ (width x width) products, for
+    ``n_models`` independent models at once: the trainer's building block, with nothing else
+    in the loop. Orthogonal matrices keep the values from growing or vanishing."""
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.normal(size=(n_models, width, width)))[0].astype(np.float32)
+    h = rng.normal(size=(n_models, events, width)).astype(np.float32)
+
+    def run(h, q):
+        return jax.lax.scan(lambda c, _: (jnp.einsum("mbi,mij->mbj", c, q), None), h, None,
+                            length=chain)[0]
+
+    seconds = _best_time(jax.jit(run), jnp.asarray(h), jnp.asarray(q), repeats=3)
+    return 2 * n_models * events * width * width * chain / seconds
 
 
 def run_ours(topologies, data, epochs, batch_size, lr, restarts):
@@ -109,78 +191,215 @@ def run_keras(topologies, data, epochs, batch_size, lr, restarts):
     return time.perf_counter() - start, aucs
 
 
-def peak_memory_bytes() -> int:
-    """Peak device memory where the device reports it, else the process's peak RSS."""
-    stats = jax.devices()[0].memory_stats() or {}
-    if "peak_bytes_in_use" in stats:
-        return int(stats["peak_bytes_in_use"])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def scaling(data, epochs, batch_size, widths, counts):
-    """Time and memory versus number of models (widths 4-64) and versus width (4 models)."""
-    rows = []
+def _case_topologies(case: dict) -> list[nets.Topology]:
+    if case["vary"] == "models":
+        return random_topologies(case["value"], seed=0)
+    return [nets.Topology((case["value"],) * 3)] * 4
+
+
+def run_case(case: dict) -> dict:
+    """One scaling case (run in a fresh process): cold and warm time, memory."""
+    data = make_data(case["n_train"], case["n_val"])
+    topologies = _case_topologies(case)
+    calls = []
+    original = trainer._fit_chunk
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    trainer._fit_chunk = spy
+    cold, _ = run_ours(topologies, data, case["epochs"], BATCH, LR, 0)
+    warm, results = run_ours(topologies, data, case["epochs"], BATCH, LR, 0)
+    trainer._fit_chunk = original
+    # the compiled call's own memory: XLA's buffer assignment for the training program
+    call_bytes = 0
+    for args in calls[:len(calls) // 2]:
+        stats = original.lower(*args).compile().memory_analysis()
+        peak = getattr(stats, "peak_memory_in_bytes", 0) or (
+            stats.argument_size_in_bytes + stats.output_size_in_bytes
+            + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+        call_bytes = max(call_bytes, int(peak))
     n_inputs = data.x_train.shape[1]
-    cases = [("models", n, random_topologies(n, seed=n)) for n in counts]
-    cases += [("width", w, [nets.Topology((w, w, w))] * 4) for w in widths]
-    for kind, value, topologies in cases:
-        cold, _ = run_ours(topologies, data, epochs, batch_size, 1e-3, 0)
-        warm, _ = run_ours(topologies, data, epochs, batch_size, 1e-3, 0)
-        flops = useful_flops(topologies, n_inputs, len(data.x_train), len(data.x_val), epochs)
-        widest = max(max(t.layers) for t in topologies)
-        planned = len(topologies) * model_bytes((widest,) * 3, n_inputs, batch_size,
-                                                4096, len(data.x_val))
-        rows.append({"vary": kind, "value": value, "n_models": len(topologies),
-                     "cold_s": round(cold, 3), "warm_s": round(warm, 3),
-                     "useful_gflops_per_s": round(flops / warm / 1e9, 2),
-                     "planned_bytes_upper": planned, "peak_bytes": peak_memory_bytes()})
-        print(json.dumps(rows[-1]), flush=True)
+    args = (topologies, n_inputs, case["n_train"], case["n_val"], case["epochs"])
+    useful = useful_flops(*args)
+    executed, n_calls = executed_flops(*args, BATCH)
+    return dict(case, cold_s=cold, warm_s=warm, useful_gflop=useful / 1e9,
+                executed_gflop=executed / 1e9, compiled_calls=n_calls,
+                useful_gflops_per_s_warm=useful / warm / 1e9,
+                call_peak_bytes=call_bytes,
+                process_peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                failed=sum(r.failed for r in results))
+
+
+def scaling(quick: bool, max_width: int | None) -> list[dict]:
+    """Runs every scaling case in its own process."""
+    main = QUICK if quick else FULL
+    width_data = QUICK_WIDTH_DATA if quick else WIDTH_DATA
+    cases = [dict(vary="models", value=n, n_train=main["n_train"], n_val=main["n_val"],
+                  epochs=main["epochs"]) for n in (QUICK_COUNTS if quick else COUNTS)]
+    widths = [w for w in (QUICK_WIDTHS if quick else WIDTHS) if max_width is None or w <= max_width]
+    cases += [dict(vary="width", value=w, **width_data) for w in widths]
+    rows = []
+    for case in cases:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.trainer", "--case", json.dumps(case)],
+                             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+        if out.returncode != 0:
+            raise SystemExit(f"scaling case {case} failed:\n{out.stderr[-3000:]}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        r = rows[-1]
+        print(f"  {r['vary']:>6} {r['value']:>5}: cold {r['cold_s']:7.2f} s  warm {r['warm_s']:7.2f} s"
+              f"  {r['useful_gflops_per_s_warm']:7.1f} GFLOP/s  call {r['call_peak_bytes'] / 2**20:8.1f}"
+              f" MiB  RSS {r['process_peak_rss_bytes'] / 2**20:7.0f} MiB", flush=True)
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--quick", action="store_true", help="small smoke run (no targets)")
     parser.add_argument("--no-keras", action="store_true", help="skip the Keras peer")
-    parser.add_argument("--scaling", action="store_true", help="also the scaling table")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     parser.add_argument("--max-width", type=int, default=None,
-                        help="largest width of the scaling table (default 2000 on GPU, 256 on CPU)")
-    parser.add_argument("--json", default=None, help="write all numbers to this file")
+                        help="largest width of the scaling table (default: all, up to 2000)")
+    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
+    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)  # one scaling case
     args = parser.parse_args(argv)
+    if args.case:
+        print(json.dumps(run_case(json.loads(args.case)), default=float))
+        return None
 
-    n_models, n_train, n_val, epochs = (4, 5000, 1000, 2) if args.quick else (16, 50000, 10000, 5)
-    batch_size, lr, restarts = 512, 1e-3, epochs - 1  # one cosine cycle per epoch
-    data = make_data(n_train, n_val)
-    topologies = random_topologies(n_models)
+    work = QUICK if args.quick else FULL
+    restarts = work["epochs"] - 1  # one cosine cycle per epoch
+    data = make_data(work["n_train"], work["n_val"])
+    topologies = random_topologies(work["n_models"])
     n_inputs = data.x_train.shape[1]
-    report = {"device": str(jax.devices()[0]), "load_average": os.getloadavg(),
+    report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "device": str(jax.devices()[0]), "cpu_count": os.cpu_count(),
+              "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
+              "uptime_start": _uptime(), "workload": dict(work, batch_size=BATCH, lr=LR,
+                                                          restarts=restarts),
               "topologies": [t.hidden for t in topologies]}
+    print(report["uptime_start"], flush=True)
 
     peak = matmul_peak(1024 if args.quick else 2048)
-    cold, results = run_ours(topologies, data, epochs, batch_size, lr, restarts)
-    warm, results = run_ours(topologies, data, epochs, batch_size, lr, restarts)
-    flops = useful_flops(topologies, n_inputs, n_train, n_val, epochs)
-    report.update(matmul_peak_gflops=peak / 1e9, ours_cold_s=cold, ours_warm_s=warm,
-                  useful_gflops_per_s_warm=flops / warm / 1e9,
-                  fraction_of_peak_warm=flops / warm / peak,
-                  ours_val_auc_mean=float(np.mean([r.val_auc for r in results])),
-                  failed=sum(r.failed for r in results))
+    single, batched = small_matmul_rate(1), small_matmul_rate(16)
+    cold, results = run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)
+    warm, results = run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)
+    flop_args = (topologies, n_inputs, work["n_train"], work["n_val"], work["epochs"])
+    useful = useful_flops(*flop_args)
+    executed, n_calls = executed_flops(*flop_args, BATCH)
+    report.update(
+        matmul_peak_gflops=peak / 1e9,
+        matmul_512x64x64_gflops=single / 1e9, matmul_512x64x64_fraction=single / peak,
+        matmul_16x512x64x64_gflops=batched / 1e9, matmul_16x512x64x64_fraction=batched / peak,
+        ours_cold_s=cold, ours_warm_s=warm, compiled_calls=n_calls,
+        useful_gflop=useful / 1e9, executed_gflop=executed / 1e9,
+        padding_waste=executed / useful,
+        useful_gflops_per_s_warm=useful / warm / 1e9, fraction_of_peak_warm=useful / warm / peak,
+        executed_fraction_of_peak_warm=executed / warm / peak,
+        ours_val_auc_mean=float(np.mean([r.val_auc for r in results])),
+        failed=sum(r.failed for r in results))
     if not args.no_keras:
-        keras_s, keras_aucs = run_keras(topologies, data, epochs, batch_size, lr, restarts)
+        keras_s, keras_aucs = run_keras(topologies, data, work["epochs"], BATCH, LR, restarts)
         report.update(keras_s=keras_s, keras_val_auc_mean=float(np.mean(keras_aucs)),
                       speedup_cold=keras_s / cold, speedup_warm=keras_s / warm)
-    if args.scaling:
-        on_gpu = jax.devices()[0].platform == "gpu"
-        top = args.max_width or (2000 if on_gpu else 256)
-        widths = [w for w in (16, 64, 256, 1000, 2000) if w <= top]
-        report["scaling"] = scaling(data, epochs, batch_size, widths, (1, 4, 16, 64))
-    report["load_average_end"] = os.getloadavg()
-    print(json.dumps({k: v for k, v in report.items() if k != "scaling"}, indent=1,
-                     default=float))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=float)
+    report["uptime_main_end"] = _uptime()
+    print(summary(report), flush=True)
+    if not args.no_scaling:
+        print("scaling (each case in a fresh process):", flush=True)
+        report["scaling"] = scaling(args.quick, args.max_width)
+        report["uptime_end"] = _uptime()
+    out = Path(args.out) if args.out else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "trainer_quick" if args.quick else "trainer"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    (out / f"{stem}.md").write_text(markdown(report))
+    print(f"wrote {out / stem}.json and .md", flush=True)
     return report
+
+
+def summary(r: dict) -> str:
+    """A few lines for the terminal."""
+    lines = [f"nets.train_many, {len(r['topologies'])} models ({r['compiled_calls']} compiled "
+             f"call(s)): cold {r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
+    if "keras_s" in r:
+        lines.append(f"Keras 3 one model at a time: {r['keras_s']:.1f} s -> speed-up "
+                     f"{r['speedup_cold']:.1f}x cold, {r['speedup_warm']:.1f}x warm "
+                     f"(val AUC {r['ours_val_auc_mean']:.4f} vs {r['keras_val_auc_mean']:.4f})")
+    lines.append(f"useful FLOP rate {r['useful_gflops_per_s_warm']:.1f} GFLOP/s = "
+                 f"{100 * r['fraction_of_peak_warm']:.1f} % of the measured f32 matmul peak "
+                 f"({r['matmul_peak_gflops']:.0f} GFLOP/s); padded work executed: "
+                 f"{100 * r['executed_fraction_of_peak_warm']:.1f} % of peak, "
+                 f"padding waste {r['padding_waste']:.2f}x")
+    lines.append(f"ceiling of the building block: a 512x64 @ 64x64 product chain reaches "
+                 f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak, 16 at once "
+                 f"{100 * r['matmul_16x512x64x64_fraction']:.1f} %")
+    return "\n".join(lines)
+
+
+def markdown(r: dict) -> str:
+    """The report as a markdown page."""
+    w = r["workload"]
+    out = [
+        "# Trainer benchmark (`python -m benchmarks.trainer`)", "",
+        f"{r['date']}, {r['device']}, {r['cpu_count']} CPUs, JAX {r['jax']}.  ",
+        f"Load at start: `{r['uptime_start']}`  ",
+        f"after the comparison: `{r['uptime_main_end']}`"
+        + (f"  \nafter the scaling table: `{r['uptime_end']}`" if "uptime_end" in r else ""), "",
+        f"Workload: {len(r['topologies'])} random 3-layer ReLU topologies (widths 4-64), "
+        f"{w['n_train']} training and {w['n_val']} validation events x 8 features, "
+        f"{w['epochs']} epochs, batch {w['batch_size']}, Adam lr {w['lr']} with "
+        f"{w['restarts']} cosine warm restarts.", "",
+        "| | value |", "|---|---|",
+        f"| ours, cold (compilation included) | {r['ours_cold_s']:.2f} s |",
+        f"| ours, warm | {r['ours_warm_s']:.2f} s |",
+        f"| compiled calls (shape buckets) | {r['compiled_calls']} |",
+    ]
+    if "keras_s" in r:
+        out += [f"| Keras 3 `fit`, one model at a time | {r['keras_s']:.1f} s |",
+                f"| speed-up cold / warm | {r['speedup_cold']:.1f}x / {r['speedup_warm']:.1f}x |",
+                f"| validation AUC, ours / Keras (mean) | {r['ours_val_auc_mean']:.4f} / "
+                f"{r['keras_val_auc_mean']:.4f} |"]
+    out += [
+        f"| f32 matmul peak (2048^3, measured) | {r['matmul_peak_gflops']:.0f} GFLOP/s |",
+        f"| useful FLOPs / executed (padded) FLOPs | {r['useful_gflop']:.1f} / "
+        f"{r['executed_gflop']:.1f} GFLOP (waste {r['padding_waste']:.2f}x) |",
+        f"| useful FLOP rate, warm | {r['useful_gflops_per_s_warm']:.1f} GFLOP/s = "
+        f"{100 * r['fraction_of_peak_warm']:.1f} % of peak |",
+        f"| executed FLOP rate, warm | {100 * r['executed_fraction_of_peak_warm']:.1f} % of peak |",
+        f"| 512x64 @ 64x64 product chain | {r['matmul_512x64x64_gflops']:.0f} GFLOP/s = "
+        f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak |",
+        f"| the same, 16 models at once | {r['matmul_16x512x64x64_gflops']:.0f} GFLOP/s = "
+        f"{100 * r['matmul_16x512x64x64_fraction']:.1f} % of peak |", "",
+        "Useful FLOPs: per model with m multiply-accumulates per event (real layers, output "
+        "included) and m1 in its first layer, (6m - 2m1) per training event (forward, weight "
+        "gradients, input gradients except the first layer's) plus 2m per validation event, "
+        "every epoch. Executed FLOPs: the same count for the padded shapes actually run.", ""]
+    if "scaling" in r:
+        out += ["## Scaling", "",
+                "Each case in a fresh process: cold includes its compilation. Memory: the "
+                "compiled training call's peak (XLA memory analysis: arguments, outputs, "
+                "temporaries) and the process's peak resident set (JAX runtime included).", "",
+                "| vary | models | widths | events x epochs | calls | cold s | warm s | "
+                "useful GFLOP/s | call peak MiB | process RSS MiB |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for c in r["scaling"]:
+            widths = "4-64 random" if c["vary"] == "models" else f"{c['value']} x 3"
+            models = c["value"] if c["vary"] == "models" else 4
+            out.append(
+                f"| {c['vary']} | {models} | {widths} | {c['n_train']} x {c['epochs']} | "
+                f"{c['compiled_calls']} | {c['cold_s']:.2f} | {c['warm_s']:.2f} | "
+                f"{c['useful_gflops_per_s_warm']:.1f} | {c['call_peak_bytes'] / 2**20:.1f} | "
+                f"{c['process_peak_rss_bytes'] / 2**20:.0f} |")
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

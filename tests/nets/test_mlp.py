@@ -78,3 +78,27 @@ def test_flax_module_agrees(x):
     params = _random_params(topology, 4)
     out = nets.MLP(topology).apply({"params": params}, x)
     np.testing.assert_allclose(out, nets.apply(topology, params, x), rtol=1e-5, atol=1e-6)
+
+
+def test_hand_written_backward_matches_autodiff(x):
+    """The padded network's gradient (custom dense backward) equals JAX's autodiff of the
+    unpadded network, and is exactly zero on every padded weight."""
+    topology = nets.Topology((7, 0, 3), "tanh")
+    params = _random_params(topology, 5)
+    layers, padding = pad_params(params, topology, N_INPUTS, (8, 8, 8))
+    y = np.sin(x[:, 0])
+
+    def padded_loss(layers):
+        return jax.numpy.mean((apply_padded(layers, padding, x, "tanh") - y) ** 2)
+
+    def plain_loss(params):
+        return jax.numpy.mean((nets.apply(topology, params, x) - y) ** 2)
+
+    padded_grads = jax.grad(padded_loss)([tuple(map(jax.numpy.asarray, l)) for l in layers])
+    plain_grads = jax.grad(plain_loss)(params)
+    cut = unpad_params([tuple(map(np.asarray, g)) for g in padded_grads], topology, N_INPUTS)
+    for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(plain_grads)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    kernel0 = np.asarray(padded_grads[0][0])
+    assert np.all(kernel0[:, 7:] == 0) and np.all(np.asarray(padded_grads[2][0]) == 0)
+    assert np.all(np.asarray(padded_grads[3][0])[3:] == 0)

@@ -1,0 +1,21 @@
+"""The trainer benchmark's FLOP counts, checked by hand."""
+
+import nets
+from benchmarks.trainer import executed_flops, useful_flops
+
+
+def test_useful_flops_by_hand():
+    # 8 inputs -> 4 -> 1: m = 8*4 + 4*1 = 36 MACs, m1 = 32 in the first layer
+    one = useful_flops([nets.Topology((4,))], 8, n_train=10, n_val=3, epochs=2)
+    assert one == ((6 * 36 - 2 * 32) * 10 + 2 * 36 * 3) * 2
+    # no hidden layer: the output layer is the first layer, 8 MACs
+    assert useful_flops([nets.Topology(())], 8, 10, 3, 1) == (6 * 8 - 2 * 8) * 10 + 2 * 8 * 3
+
+
+def test_executed_flops_count_the_padding():
+    topologies = [nets.Topology((4,)), nets.Topology((60, 30))]
+    useful = useful_flops(topologies, 8, 1000, 100, 2)
+    executed, calls = executed_flops(topologies, 8, 1000, 100, 2, batch_size=512)
+    assert calls >= 1 and executed > useful
+    exact, _ = executed_flops([nets.Topology((16,))], 8, 1024, 8, 1, batch_size=512)
+    assert exact == useful_flops([nets.Topology((16,))], 8, 1024, 8, 1)  # nothing padded
