@@ -57,7 +57,8 @@ def main(argv=None) -> int:
               "use --scale cpu, or pass --allow-cpu to run it here anyway", file=sys.stderr)
         return 2
     if scale.needs_gpu and jax.default_backend() != "gpu":
-        print(f"paper_figs: warning: scale {scale.name!r} is meant for a GPU; running on CPU", file=sys.stderr)
+        print(f"paper_figs: warning: scale {scale.name!r} is meant for a GPU; running on CPU",
+              file=sys.stderr)
     work = Path(args.work or f"results/paper_figs/{scale.name}")
     default_out = "paper_figs/figures" if scale.name in ("cpu", "paper") else f"{work}/figures"
     out = Path(args.out or default_out)
@@ -107,7 +108,8 @@ def run(scale, parts, work: Path, out: Path) -> dict:
                          for seed in range(scale.search_seeds)]
                 for method in ("gp", "random", "cmaes")}
         grid_run = study.grid_order_run(grid, lookup)
-        verdict = plots.draw_searches(grid, runs, grid_run, scale, out, data, machine, time.perf_counter() - t)
+        verdict = plots.draw_searches(grid, runs, grid_run, scale, out, data, machine,
+                                      time.perf_counter() - t)
         summary["searches"] = verdict
         log(f"searches: GP within 1/5 of the grid for {verdict['gp']['within_fifth']} of "
             f"{verdict['gp']['seeds']} seeds (trainings to reach: {verdict['gp']['reached']})")
@@ -128,15 +130,19 @@ def run(scale, parts, work: Path, out: Path) -> dict:
         for kind, budget in ladder:
             results.append(resources.search_budget(scale, prepared, work, kind, budget))
             log(f"budget {kind} {budget}: best {results[-1].topology} = {results[-1].value:.4g}")
-        exported = 0
-        for index in sorted(range(len(results)), key=lambda i: results[i].budget if results[i].kind == "neurons"
-                            else results[i].neurons):
+        exported, done = 0, {}
+        for index in sorted(range(len(results)), key=lambda i: (results[i].neurons, results[i].budget)):
             r = results[index]
-            if exported >= scale.export_max:
+            if r.topology in done:  # exported already under a smaller budget
+                label, first = done[r.topology]
+                note = first if "verdict" not in first else \
+                    {**first, "verdict": f"{first['verdict']} (as {label})"}
+            elif exported >= scale.export_max:
                 note = {"note": f"not exported: {scale.export_max} exports at scale {scale.name}"}
             else:
                 note = resources.export_best(r, scale, prepared, work)
-                exported += "note" not in note or "failed" in note.get("note", "")
+                exported += not note.get("note", "").startswith("skipped")
+                done[r.topology] = (f"{r.kind} {r.budget}", note)
                 log(f"export {r.kind} {r.budget}: {note.get('verdict', note.get('note'))}")
             results[index] = _with_export(r, note)
         plots.draw_resources(results, scale, out, data, machine, time.perf_counter() - t)
@@ -189,7 +195,8 @@ HGCAL_FIGURES = (
 def write_index(out: Path, scale, machine: str, summary: dict) -> Path:
     """``index.md``: every figure of this run with its caption file, and the command."""
     lines = [f"# Figures at scale `{scale.name}`", "",
-             f"Made by `python -m paper_figs --scale {scale.name}` in {summary['seconds']:.0f} s on {machine}.",
+             f"Made by `python -m paper_figs --scale {scale.name}` in {summary['seconds']:.0f} s "
+             f"on {machine}.",
              ""]
     for stem, title in (("grid_heatmaps", "Grid search over 3-layer topologies"),
                         ("search_curves", "BO against grid, random search and CMA-ES"),
@@ -200,7 +207,8 @@ def write_index(out: Path, scale, machine: str, summary: dict) -> Path:
     if 5 in summary["parts"]:
         lines += ["", f"HGCal fast-simulation validation (`paper_figs.hgcal_validation`, {scale.hgcal_n} "
                       f"showers per sample, fixed seeds):", ""]
-        lines += [f"- ![{stem}]({stem}.png) {text}" for stem, text in HGCAL_FIGURES if (out / f"{stem}.png").exists()]
+        lines += [f"- ![{stem}]({stem}.png) {text}" for stem, text in HGCAL_FIGURES
+                  if (out / f"{stem}.png").exists()]
     path = out / "index.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -78,7 +78,8 @@ def draw_grid(grid: GridResult, scale: Scale, folder: Path, data: str, machine: 
         f"is trained once per training seed and its metric cached (JSON keyed by data and training "
         f"options); the searches of the other figures read the same cache. {data} "
         f"{_footer(scale, machine, seconds)}")
-    order = np.argsort(np.where(np.isfinite(grid.values.ravel()), grid.values.ravel(), np.inf))
+    flat = grid.values.ravel()
+    order = np.argsort(np.where(np.isfinite(flat), flat, np.inf), kind="stable")  # ties: grid order
     index = list(np.ndindex(grid.values.shape))
     rows_table = []
     for rank, flat in enumerate(order, 1):

@@ -140,7 +140,8 @@ def test_searches_count_distinct_trainings_and_gp_beats_random_on_a_bowl():
 def test_grid_order_visits_every_point_once():
     scale = SCALES["tiny"]
     widths = scale.grid_widths()
-    grid = study.GridResult(widths, np.zeros((3, 3, 2)), np.zeros((3, 3, 2, 1)), (1, 1, 1), 0.0, 0.0, 0.0, 0.0)
+    grid = study.GridResult(widths, np.zeros((3, 3, 2)), np.zeros((3, 3, 2, 1)), (1, 1, 1),
+                            0.0, 0.0, 0.0, 0.0)
     run = study.grid_order_run(grid, _bowl(widths))
     assert sorted(run.topologies) == sorted(itertools.product(*widths))
 
@@ -157,8 +158,8 @@ def test_pareto_front_against_brute_force():
     cost, value = rng.integers(1, 20, 60).astype(float), rng.random(60)
     front = set(_pareto(cost, value).tolist())
     brute = {i for i in range(60)
-             if not any((cost[j] <= cost[i] and value[j] < value[i]) or (cost[j] < cost[i] and value[j] <= value[i])
-                        for j in range(60))}
+             if not any((cost[j] <= cost[i] and value[j] < value[i])
+                        or (cost[j] < cost[i] and value[j] <= value[i]) for j in range(60))}
     assert front == brute
 
 
