@@ -32,10 +32,12 @@ from scipy.stats import qmc
 
 from bo import acquisition as acq
 from bo import gp as gplib
+from bo import pareto
 from bo.cmaes import CMAES
 from bo.space import Categorical, Space, SpaceError
 
 ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes", "qlogei")
+MULTIOBJECTIVE = ("ehvi", "parego")
 FANTASIES = ("believer", "liar")
 _DUPLICATE_TOL = 1e-9
 
@@ -320,6 +322,18 @@ class GPSearch:
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
+    def _hyperparameters(self, previous, fit_capacity, fit_n, Xp, ys, mask, obs_noise, n_obs):
+        """MAP hyperparameters on the schedule: a cold fit in a new capacity bucket, a warm
+        refinement once the data grew by `refit_growth`, else `previous` itself (same object)."""
+        cap = len(Xp)
+        if previous is None or fit_capacity != cap:
+            return gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
+                                    refine=self.fit_refine, seed=self.seed + n_obs, obs_noise=obs_noise)
+        if n_obs - fit_n >= self.refit_growth * n_obs:
+            return gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, init=previous,
+                                    restarts=0, refine=1, obs_noise=obs_noise)
+        return previous
+
     def _ask_gp(self, key, state: GPState, n: int, pending: np.ndarray, constraints):
         ok = np.isfinite(state.y)
         X, y = state.X[ok], state.y[ok]
@@ -330,14 +344,8 @@ class GPSearch:
         obs_noise = None
         if state.noise is not None:  # standardised like y; fantasies and padding get none
             obs_noise = jnp.asarray(gplib.pad(X, state.noise[ok], cap)[1] / std ** 2)
-        if state.params is None or state.fit_capacity != cap:
-            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
-                                      refine=self.fit_refine, seed=self.seed + len(X), obs_noise=obs_noise)
-        elif len(X) - state.fit_n >= self.refit_growth * len(X):
-            params = gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, init=state.params,
-                                      restarts=0, refine=1, obs_noise=obs_noise)
-        else:
-            params = state.params
+        params = self._hyperparameters(state.params, state.fit_capacity, state.fit_n, Xp, ys, mask,
+                                       obs_noise, len(X))
         if params is not state.params:
             state = dataclasses.replace(state, params=params, fit_capacity=cap, fit_n=len(X))
         feasibility = None if ok.all() else _failure_model(state, params, self.kernel)
@@ -515,6 +523,14 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
         log_p = _log_p_success(feasibility, x)
         return u * jnp.exp(log_p) if acquisition in ("ei", "mes") else u + log_p
 
+    return _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, space=space, n_starts=n_starts,
+                     steps=steps)
+
+
+def _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, *, space, n_starts, steps):
+    """Score the candidates, refine the best `n_starts` by Adam with straight-through rounding,
+    round, rank (traced inside a jitted caller). Returns candidates and utilities, best first;
+    repeats of avoided points, of earlier candidates and non-finite scores get -inf."""
     raw_values = jnp.where(raw_ok, utility(raw_rounded), -jnp.inf)
     top = jnp.argsort(-raw_values)[:n_starts]
     x = raw[top]
@@ -588,15 +604,267 @@ def _propose_batch(key, gp, feasibility, raw, *, q, space, n_starts, steps, n_sa
     final = jax.vmap(utility)(refined)
     return refined[jnp.argmax(jnp.where(jnp.isfinite(final), final, -jnp.inf))]
 
+# ----------------------------------------------------------------------------------------------
+# Several objectives
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiObjectiveGPState(GPState):
+    """`GPState` for M minimised objectives.
+
+    Attributes:
+        Y: (n, M) the told objective vectors; rows of failed trials are NaN.
+        Y_noise: (n, M) their known noise variances (0 where none was told), or None.
+        objective_params: EHVI's MAP hyperparameters, one `GPParams` per objective, or None.
+        (`y` only marks success: 0 for a trial that returned M finite values, NaN otherwise;
+        `params` are the hyperparameters of ParEGO's scalarised GP.)
+    """
+
+    Y: np.ndarray | None = None
+    Y_noise: np.ndarray | None = None
+    objective_params: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiObjectiveGPSearch(GPSearch):
+    """Bayesian optimisation of M >= 2 objectives, all minimised, on GP surrogates.
+
+    Two proposal rules, both with the initial design, pending points, batches (Kriging believer
+    or constant liar fantasies), known constraints and the failure model of `GPSearch`:
+
+    - "ehvi" (default for M = 2): one GP per objective, independent, and the closed-form 2-D
+      expected hypervolume improvement over the observed Pareto front (`bo.pareto.ehvi_2d`),
+      maximised in log form; a fantasised batch member joins the front with its predicted mean.
+    - "parego" (any M; the default for M > 2): Knowles (2006). Each proposal draws a weight
+      vector uniformly on the simplex, scalarises the observed objectives by the augmented
+      Chebyshev function (normalised by the observed ideal and nadir, `bo.pareto`) and proposes
+      by the single-objective `acquisition` on one GP of that scalarisation.
+
+    Args (besides those of `GPSearch`):
+        objectives: M, the number of objectives (>= 2).
+        multiobjective: "ehvi" (M = 2 only) or "parego"; None picks "ehvi" for M = 2.
+        reference: EHVI's reference point, (M,) in the objectives' units, or None for the
+            observed nadir plus 10 % of the observed range in each objective (as BoTorch's
+            `infer_reference_point`), recomputed at every ask.
+        rho: ParEGO's augmentation weight (Knowles: 0.05).
+    """
+
+    objectives: int = 2
+    multiobjective: str | None = None
+    reference: Any = None
+    rho: float = 0.05
+
+    def __post_init__(self):
+        super().__post_init__()
+        if int(self.objectives) != self.objectives or self.objectives < 2:
+            raise SpaceError(f"objectives={self.objectives!r}: a multi-objective search needs at least 2")
+        if self.method_name not in MULTIOBJECTIVE:
+            raise SpaceError(f"multiobjective={self.multiobjective!r} is not one of {MULTIOBJECTIVE}")
+        if self.method_name == "ehvi" and self.objectives != 2:
+            raise SpaceError(f"multiobjective='ehvi' handles 2 objectives, not {self.objectives}; "
+                             "use multiobjective='parego' for more")
+        if self.reference is not None:
+            ref = np.asarray(self.reference, np.float64)
+            if ref.shape != (self.objectives,) or not np.isfinite(ref).all():
+                raise SpaceError(f"reference={self.reference!r} must be {self.objectives} finite numbers, "
+                                 "one per objective")
+
+    @property
+    def method_name(self) -> str:
+        if self.multiobjective is None:
+            return "ehvi" if self.objectives == 2 else "parego"
+        return self.multiobjective
+
+    def init(self, seed: int = 0) -> MultiObjectiveGPState:
+        d, m = self.space.dim, int(self.objectives)
+        return MultiObjectiveGPState(_freeze(np.zeros((0, d))), _freeze(np.zeros(0)), Y=_freeze(np.zeros((0, m))))
+
+    def tell(self, state: MultiObjectiveGPState, U, values, noise=None) -> MultiObjectiveGPState:
+        """Append observations: U (n, dim), values (n, M), noise None or (n, M) variances."""
+        m = int(self.objectives)
+        U = np.asarray(U, np.float64).reshape(-1, self.space.dim)
+        values = np.asarray(values, np.float64)
+        if values.shape != (len(U), m):
+            raise SpaceError(f"tell got {len(U)} points and values shaped {values.shape}; "
+                             f"with {m} objectives give one row of {m} values per point")
+        ok = np.isfinite(values).all(axis=1)
+        new = dict(X=_freeze(np.vstack([state.X, U])),
+                   y=_freeze(np.concatenate([state.y, np.where(ok, 0.0, np.nan)])),
+                   Y=_freeze(np.vstack([state.Y, np.where(ok[:, None], values, np.nan)])))
+        if noise is not None or state.Y_noise is not None:
+            old = np.zeros((len(state.y), m)) if state.Y_noise is None else state.Y_noise
+            told = (np.zeros((len(U), m)) if noise is None
+                    else _noise_variances(noise, len(U) * m).reshape(len(U), m))
+            new["Y_noise"] = _freeze(np.vstack([old, told]))
+        return dataclasses.replace(state, **new)
+
+    def _ask_gp(self, key, state: MultiObjectiveGPState, n: int, pending: np.ndarray, constraints):
+        if self.method_name == "parego":
+            return self._ask_parego(key, state, n, pending, constraints)
+        return self._ask_ehvi(key, state, n, pending, constraints)
+
+    def _ask_parego(self, key, state, n, pending, constraints):
+        ok = np.isfinite(state.y)
+        Y = state.Y[ok]
+        ideal, nadir = Y.min(axis=0), Y.max(axis=0)
+        chosen = []
+        for i in range(n):
+            k_weights, k_ask = jax.random.split(jax.random.fold_in(key, i))
+            weights = np.asarray(pareto.random_chebyshev_weights(k_weights, self.objectives, 1))[0]
+            target = np.full(len(state.y), np.nan)
+            target[ok] = -np.asarray(pareto.chebyshev_scalarize(Y, weights, ideal, nadir, self.rho))
+            noise = None
+            if state.Y_noise is not None:
+                noise = np.zeros(len(state.y))
+                noise[ok] = _chebyshev_variance(Y, state.Y_noise[ok], weights, ideal, nadir, self.rho)
+            # A new scalarisation is a new function: refine the hyperparameters once per ask.
+            inner = GPState(state.X, _freeze(target), state.params, state.fit_capacity,
+                            -1 if i == 0 else state.fit_n, state.n_initial_asked, noise)
+            new, inner = GPSearch._ask_gp(self, k_ask, inner, 1,
+                                          np.vstack([pending, np.reshape(chosen, (-1, self.space.dim))]),
+                                          constraints)
+            chosen.extend(new)
+            state = dataclasses.replace(state, params=inner.params, fit_capacity=inner.fit_capacity,
+                                        fit_n=inner.fit_n)
+        return chosen, state
+
+    def _ask_ehvi(self, key, state, n, pending, constraints):
+        ok = np.isfinite(state.y)
+        X, Y = state.X[ok], state.Y[ok]
+        cap = gplib.capacity(len(X) + len(pending) + n)
+        previous = state.objective_params or (None,) * self.objectives
+        gps, data, fitted = [], [], []
+        for j in range(self.objectives):
+            Xp, yp, mask = gplib.pad(X, -Y[:, j], cap)  # the GPs model -value, as `GPSearch` does
+            mean, std = gplib.standardize(yp, mask)
+            ys = (yp - mean) / std * mask
+            obs_noise = (None if state.Y_noise is None
+                         else jnp.asarray(gplib.pad(X, state.Y_noise[ok, j], cap)[1] / std ** 2))
+            params = self._hyperparameters(previous[j], state.fit_capacity, state.fit_n, Xp, ys, mask,
+                                           obs_noise, len(X))
+            fitted.append(params)
+            gps.append(gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
+                                       jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel,
+                                       obs_noise=obs_noise))
+            data.append((Xp, ys, mask))
+        if any(a is not b for a, b in zip(fitted, previous)):
+            state = dataclasses.replace(state, objective_params=tuple(fitted), fit_capacity=cap, fit_n=len(X))
+        feasibility = None if ok.all() else _failure_model(state, fitted[0], self.kernel)
+        reference = (np.asarray(self.reference, np.float64) if self.reference is not None
+                     else default_reference(Y))
+        observed_front = pareto.pareto_front(Y)[1]
+        front = np.full((cap, self.objectives), np.nan)
+        n_front = len(observed_front)
+        front[:n_front] = observed_front
+
+        avoid = np.vstack([state.X, pending])
+        avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), gplib.capacity(len(avoid) + n))
+        n_real = len(X)
+
+        def add_fantasies(U):
+            nonlocal n_real, n_front
+            outcome = np.empty((len(U), self.objectives))
+            for j, (gp, (Xp, ys, mask)) in enumerate(zip(gps, data)):
+                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, U, self.kernel, self.fantasy)
+                gps[j], data[j] = gp, (Xp, ys, mask)
+                outcome[:, j] = -(float(gp.y_mean) + float(gp.y_std) * ys[n_real:n_real + len(U)])
+            front[n_front:n_front + len(U)] = outcome
+            n_real, n_front = n_real + len(U), n_front + len(U)
+
+        if len(pending):
+            add_fantasies(pending)
+        raw = _raw_points(self.space.dim, self.raw_samples)
+        chosen = []
+        for i in range(n):
+            k_shift, k = jax.random.split(jax.random.fold_in(key, i))
+            shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
+            raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
+                      else np.ones(len(raw), bool))
+            cands, scores = _propose_ehvi(tuple(gps), feasibility, jnp.asarray(shifted), jnp.asarray(raw_ok),
+                                          jnp.asarray(avoid_p), jnp.asarray(avoid_mask), jnp.asarray(front),
+                                          jnp.asarray(reference), space=self.space, n_starts=self.n_starts,
+                                          steps=self.steps)
+            cands, scores = np.asarray(cands), np.asarray(scores)
+            usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
+            if usable.any():
+                u = cands[np.argmax(usable)]
+            else:
+                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
+            chosen.append(u)
+            avoid_p[len(avoid) + i] = u
+            avoid_mask[len(avoid) + i] = 1.0
+            if i + 1 < n:
+                add_fantasies(u[None])
+        return chosen, state
+
+
+def default_reference(values) -> np.ndarray:
+    """A reference point from observed (n, M) minimised values: the nadir plus 10 % of the range
+    (of |nadir|, or 1, in an objective whose values are all equal)."""
+    values = np.asarray(values, np.float64)
+    ideal, nadir = values.min(axis=0), values.max(axis=0)
+    span = nadir - ideal
+    span = np.where(span > 0, span, np.maximum(np.abs(nadir), 1.0))
+    return nadir + 0.1 * span
+
+
+def _chebyshev_variance(values, variances, weights, ideal, nadir, rho):
+    """Variance of the augmented Chebyshev scalarisation of noisy (n, M) values, to first order:
+    sum_j (d s / d f_j)^2 var_j, the derivative taken at the active (largest) weighted term."""
+    scale = np.where(nadir - ideal > 0, nadir - ideal, 1.0)
+    weighted = weights * (values - ideal) / scale
+    active = np.arange(values.shape[1]) == np.argmax(weighted, axis=1)[:, None]
+    slope = (weights * active + rho * weights) / scale
+    return np.sum(slope ** 2 * variances, axis=1)
+
+
+@partial(jax.jit, static_argnames=("space", "n_starts", "steps"))
+def _propose_ehvi(gps, feasibility, raw, raw_ok, avoid, avoid_mask, front, reference, *, space, n_starts,
+                  steps):
+    """Maximise log EHVI (two objectives, GPs of -value) + log p(success); see `_maximize`.
+
+    front: (cap, 2) observed and fantasised outcomes, NaN rows for padding; reference: (2,).
+    """
+    def utility(x):
+        means, stds = [], []
+        for gp in gps:
+            m, v = gplib.posterior(gp, x)
+            means.append(-(gp.y_mean + gp.y_std * m))
+            stds.append(gp.y_std * jnp.sqrt(v))
+        value = pareto._ehvi_2d(jnp.stack(means, -1), jnp.stack(stds, -1), front, reference)
+        u = jnp.log(jnp.maximum(value, 1e-300))
+        return u if feasibility is None else u + _log_p_success(feasibility, x)
+
+    return _maximize(utility, raw, space.round(raw), raw_ok, avoid, avoid_mask, space=space, n_starts=n_starts,
+                     steps=steps)
+
 
 STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}
 
 
-def make_strategy(method: str, space: Space, seed: int = 0, **options):
-    """Build the strategy for `method` with its options; unknown names raise SpaceError."""
+_IGNORES_VALUES = ("random", "sobol", "grid")
+
+
+def make_strategy(method: str, space: Space, seed: int = 0, objectives: int = 1, **options):
+    """Build the strategy for `method` with its options; unknown names raise SpaceError.
+
+    objectives > 1 gives `MultiObjectiveGPSearch` for "gp"; the space-filling methods ignore
+    the values, so they take any number; other methods optimise one objective only.
+    """
     if method not in STRATEGIES:
         raise SpaceError(f"method={method!r} is not one of {sorted(STRATEGIES)}")
+    if int(objectives) != objectives or objectives < 1:
+        raise SpaceError(f"objectives={objectives!r} must be a whole number >= 1")
     cls = STRATEGIES[method]
+    if objectives > 1 and method == "gp":
+        cls = MultiObjectiveGPSearch
+        options = {"objectives": int(objectives), **options}
+    elif objectives > 1 and method not in _IGNORES_VALUES:
+        raise SpaceError(f"method {method!r} optimises one objective; for objectives={objectives} use "
+                         f"method='gp' (EHVI or ParEGO), {', '.join(map(repr, _IGNORES_VALUES))}")
+    elif objectives == 1 and {"multiobjective", "reference", "rho"} & set(options) and method == "gp":
+        raise SpaceError(f"options {sorted({'multiobjective', 'reference', 'rho'} & set(options))} need "
+                         "several objectives: pass objectives=M (M >= 2)")
     fields = {f.name for f in dataclasses.fields(cls)} - {"space"}
     unknown = set(options) - fields
     if unknown:
