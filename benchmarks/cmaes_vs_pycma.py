@@ -13,7 +13,8 @@ Two measurements:
 2. Overhead per generation (per ask), with the population evaluated in one vectorised call of a
    trivial objective (the sphere), so that what is timed is the optimiser itself. Each variant
    runs G generations after a warm-up (compilation excluded) and reports the fastest of five
-   repetitions of (wall time / G) (other processes on a shared machine only add time):
+   repetitions of (wall time / G) (other processes on a shared machine only add time); the
+   repetitions of the variants alternate, so a busy spell slows all of them:
 
    ==================  ========================================================================
    pycma               ``X = es.ask()``; ``f = np.sum(np.asarray(X) ** 2, axis=1)``; ``es.tell``
@@ -110,12 +111,7 @@ def evaluations(seeds: int, log=print) -> list[dict]:
 REPEATS = 5
 
 
-def _best_of(timed) -> float:
-    """The fastest of REPEATS repetitions: on a shared machine, other processes only add time."""
-    return min(timed() for _ in range(REPEATS))
-
-
-def time_pycma(n: int, generations: int) -> float:
+def time_pycma(n: int, generations: int):
     import cma
 
     def timed():
@@ -130,7 +126,7 @@ def time_pycma(n: int, generations: int) -> float:
         return (time.perf_counter() - start) / generations
 
     timed()  # warm-up
-    return _best_of(timed)
+    return timed
 
 
 def _ntbo_setup(n: int):
@@ -150,7 +146,7 @@ def _sphere(x):
     return jnp.sum(x ** 2)
 
 
-def time_ntbo_ask_tell(n: int, generations: int) -> float:
+def time_ntbo_ask_tell(n: int, generations: int):
     jax, jnp, cmaes, params, state0 = _ntbo_setup(n)
     evaluate = jax.jit(lambda x, p: jax.vmap(_sphere)(cmaes.evaluation_points(x, p)))
 
@@ -166,10 +162,10 @@ def time_ntbo_ask_tell(n: int, generations: int) -> float:
         return (time.perf_counter() - start) / generations
 
     timed()
-    return _best_of(timed)
+    return timed
 
 
-def time_ntbo_step(n: int, generations: int) -> float:
+def time_ntbo_step(n: int, generations: int):
     jax, jnp, cmaes, params, state0 = _ntbo_setup(n)
 
     def timed():
@@ -181,10 +177,10 @@ def time_ntbo_step(n: int, generations: int) -> float:
         return (time.perf_counter() - start) / generations
 
     timed()
-    return _best_of(timed)
+    return timed
 
 
-def time_ntbo_run(n: int, generations: int) -> float:
+def time_ntbo_run(n: int, generations: int):
     jax, jnp, cmaes, params, state0 = _ntbo_setup(n)
     budget = generations * params.popsize
 
@@ -196,10 +192,10 @@ def time_ntbo_run(n: int, generations: int) -> float:
         return (time.perf_counter() - start) / generations
 
     timed()
-    return _best_of(timed)
+    return timed
 
 
-def time_ntbo_optimizer(n: int, generations: int) -> float:
+def time_ntbo_optimizer(n: int, generations: int):
     import bo
 
     space = bo.Space([bo.Real(f"x{i}", -5.0, 5.0) for i in range(n)])
@@ -216,7 +212,7 @@ def time_ntbo_optimizer(n: int, generations: int) -> float:
         return (time.perf_counter() - start) / generations
 
     timed()
-    return _best_of(timed)
+    return timed
 
 
 VARIANTS = {
@@ -229,11 +225,18 @@ VARIANTS = {
 
 
 def overhead(dims, generations: int, log=print) -> list[dict]:
+    """Fastest of REPEATS repetitions per variant; the repetitions of the variants alternate, so
+    that a busy spell of a shared machine hits all of them rather than one."""
     records = []
     for n in dims:
         row = {"n": n, "popsize": 4 + int(3 * math.log(n)), "generations": generations}
-        for name, fn in VARIANTS.items():
-            row[name] = fn(n, generations)
+        timers = {name: fn(n, generations) for name, fn in VARIANTS.items()}
+        times = {name: [] for name in VARIANTS}
+        for _ in range(REPEATS):
+            for name, timed in timers.items():
+                times[name].append(timed())
+        for name in VARIANTS:
+            row[name] = min(times[name])
             log(f"n={n:>3} {name:>15}: {row[name] * 1e6:9.1f} us per generation")
         records.append(row)
     return records

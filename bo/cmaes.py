@@ -5,7 +5,10 @@ Strategy: A Tutorial" (2016, arXiv:1604.00772): weighted recombination with the 
 and negative ("active") weights, cumulative step-size adaptation, rank-one and rank-mu covariance
 updates, default population lambda = 4 + floor(3 ln n), and the tutorial's default constants
 (c_mu with the 1/4 offset of its current revision, as pycma). The covariance matrix is
-decomposed after every update.
+decomposed lazily, as the tutorial (appendix B.2) and pycma do: after an update once at least
+1 / (10 n (c_1 + c_mu)) generations have passed since the last decomposition, which is every
+generation up to n of about 60 with the default population and every second one at n = 100;
+in between, sampling and C^(-1/2) use the last decomposition.
 
 Integer coordinates use the margin correction of CMA-ES with Margin (Hamano, Saito, Nomura &
 Shirakawa 2022, "CMA-ES with Margin: Lower-Bounding Marginal Probability for Mixed-Integer
@@ -191,7 +194,8 @@ class Lattice:
 
 @partial(jax.tree_util.register_dataclass,
          data_fields=["weights", "mu_eff", "c_sigma", "d_sigma", "c_c", "c_1", "c_mu", "chi_n",
-                      "alpha", "tol_fun", "tol_x", "lower", "upper", "lattice"], meta_fields=[])
+                      "alpha", "tol_fun", "tol_x", "eigen_gap", "lower", "upper", "lattice"],
+         meta_fields=[])
 @dataclasses.dataclass(frozen=True)
 class CMAParams:
     """The strategy's constants (Hansen 2016, table 1) and the problem's bounds and lattice.
@@ -205,6 +209,7 @@ class CMAParams:
         chi_n: E||N(0, I)||.
         alpha: margin, least probability of leaving an integer's interval (0 turns it off).
         tol_fun, tol_x: termination tolerances on value ranges and on step lengths.
+        eigen_gap: generations between decompositions of C, 1 / (10 n (c_1 + c_mu)).
         lower, upper: (n,) bounds of the continuous coordinates (+-inf for none).
         lattice: the integer coordinates and categorical blocks.
     """
@@ -220,6 +225,7 @@ class CMAParams:
     alpha: jax.Array
     tol_fun: jax.Array
     tol_x: jax.Array
+    eigen_gap: jax.Array
     lower: jax.Array
     upper: jax.Array
     lattice: Lattice
@@ -297,12 +303,14 @@ def make_params(dim: int, popsize: int | None = None, *, lower=None, upper=None,
     chi_n = math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n ** 2))
     f = lambda v: jnp.asarray(v, jnp.float64)  # noqa: E731
     return CMAParams(f(weights), f(mu_eff), f(c_sigma), f(d_sigma), f(c_c), f(c_1), f(c_mu),
-                     f(chi_n), f(alpha), f(tol_fun), f(tol_x), f(lower), f(upper), lattice)
+                     f(chi_n), f(alpha), f(tol_fun), f(tol_x), f(1.0 / (10 * n * (c_1 + c_mu))),
+                     f(lower), f(upper), lattice)
 
 
 @partial(jax.tree_util.register_dataclass,
-         data_fields=["mean", "sigma", "cov", "basis", "scales", "path_sigma", "path_c", "margin",
-                      "generation", "evaluations", "best_x", "best_f", "history", "values"],
+         data_fields=["mean", "sigma", "cov", "basis", "scales", "eigen_generation", "path_sigma",
+                      "path_c", "margin", "generation", "evaluations", "best_x", "best_f",
+                      "history", "values"],
          meta_fields=[])
 @dataclasses.dataclass(frozen=True)
 class CMAState:
@@ -312,7 +320,8 @@ class CMAState:
         mean: (n,) m.
         sigma: () the step size.
         cov: (n, n) C.
-        basis, scales: C = basis @ diag(scales^2) @ basis.T, refreshed by every `tell`.
+        basis, scales: C = basis @ diag(scales^2) @ basis.T as of the last decomposition.
+        eigen_generation: () the generation of that decomposition.
         path_sigma, path_c: (n,) the evolution paths of sigma and of C.
         margin: (n,) the diagonal of A (ones for continuous coordinates).
         generation: number of updates so far.
@@ -329,6 +338,7 @@ class CMAState:
     cov: jax.Array
     basis: jax.Array
     scales: jax.Array
+    eigen_generation: jax.Array
     path_sigma: jax.Array
     path_c: jax.Array
     margin: jax.Array
@@ -357,7 +367,8 @@ def init(mean, sigma: float, params: CMAParams) -> CMAState:
         raise SpaceError(f"sigma={sigma!r} must be positive and finite")
     f64 = partial(jnp.full, dtype=jnp.float64)
     return CMAState(mean=mean, sigma=f64((), sigma), cov=jnp.eye(n), basis=jnp.eye(n),
-                    scales=f64(n, 1.0), path_sigma=f64(n, 0.0), path_c=f64(n, 0.0),
+                    scales=f64(n, 1.0), eigen_generation=jnp.zeros((), jnp.int64),
+                    path_sigma=f64(n, 0.0), path_c=f64(n, 0.0),
                     margin=f64(n, 1.0), generation=jnp.zeros((), jnp.int64),
                     evaluations=jnp.zeros((), jnp.int64), best_x=mean, best_f=f64((), jnp.inf),
                     history=f64(10 + math.ceil(30 * n / lam), jnp.inf), values=f64(lam, jnp.inf))
@@ -429,7 +440,7 @@ def tell(state: CMAState, x, values, params: CMAParams) -> CMAState:
     Returns:
         The new state: mean, evolution paths, C and sigma as in the tutorial's algorithm
         summary, the margin correction of integers and categorical blocks, and a fresh
-        eigendecomposition of C.
+        eigendecomposition of C when `params.eigen_gap` generations have passed.
     """
     n = params.dim
     values = jnp.where(jnp.isfinite(values), values, jnp.inf)
@@ -441,35 +452,46 @@ def tell(state: CMAState, x, values, params: CMAParams) -> CMAState:
     y = (x - state.mean) / (state.sigma * state.margin)            # (lambda, n), y ~ N(0, C)
     y_w = jnp.maximum(w, 0.0) @ y
     mean = state.mean + state.sigma * state.margin * y_w          # c_m = 1
-    inv_sqrt = (state.basis / state.scales) @ state.basis.T        # C^(-1/2)
+    # C^(-1/2) = B D^-1 B^T applied as products with B (O(lambda n^2), no n x n x n product).
+    white_yw = state.basis @ ((y_w @ state.basis) / state.scales)
     path_sigma = ((1 - cs) * state.path_sigma
-                  + jnp.sqrt(cs * (2 - cs) * params.mu_eff) * (inv_sqrt @ y_w))
+                  + jnp.sqrt(cs * (2 - cs) * params.mu_eff) * white_yw)
     generation = state.generation + 1
     norm_ps = jnp.linalg.norm(path_sigma)
     h_sigma = (norm_ps / jnp.sqrt(1 - (1 - cs) ** (2 * generation))
                < (1.4 + 2 / (n + 1)) * params.chi_n)
     path_c = (1 - cc) * state.path_c + h_sigma * jnp.sqrt(cc * (2 - cc) * params.mu_eff) * y_w
     # Negative weights act on directions normalised to the length of a typical step.
-    mahalanobis2 = jnp.sum((y @ inv_sqrt) ** 2, axis=1)
+    mahalanobis2 = jnp.sum(((y @ state.basis) / state.scales) ** 2, axis=1)
     w_circ = jnp.where(w >= 0, w, w * n / jnp.maximum(mahalanobis2, _TINY))
     delta = (1 - h_sigma) * cc * (2 - cc)
     cov = ((1 + c1 * delta - c1 - cmu * jnp.sum(w)) * state.cov
            + c1 * jnp.outer(path_c, path_c) + cmu * (y.T * w_circ) @ y)
     cov = (cov + cov.T) / 2
     sigma = state.sigma * jnp.exp(cs / ds * (norm_ps / params.chi_n - 1))
-    eigenvalues, basis = jnp.linalg.eigh(cov)
-    scales = jnp.sqrt(jnp.maximum(eigenvalues, _TINY))
-    mean, margin = _margin(mean, sigma, cov, state.margin, params)
+    refresh = generation - state.eigen_generation >= params.eigen_gap
+    basis, scales = jax.lax.cond(refresh, _decompose, lambda c: (state.basis, state.scales), cov)
+    lattice = params.lattice
+    mean, margin = jax.lax.cond(jnp.any(lattice.discrete | (lattice.group >= 0)), _margin,
+                                lambda m, s, c, a, p: (m, a), mean, sigma, cov, state.margin, params)
 
     better = values[0] < state.best_f
     size = state.history.shape[0]
     return CMAState(
-        mean=mean, sigma=sigma, cov=cov, basis=basis, scales=scales, path_sigma=path_sigma,
+        mean=mean, sigma=sigma, cov=cov, basis=basis, scales=scales,
+        eigen_generation=jnp.where(refresh, generation, state.eigen_generation),
+        path_sigma=path_sigma,
         path_c=path_c, margin=margin, generation=generation,
         evaluations=state.evaluations + params.popsize,
         best_x=jnp.where(better, evaluation_points(x[0], params), state.best_x),
         best_f=jnp.where(better, values[0], state.best_f),
         history=state.history.at[state.generation % size].set(values[0]), values=values)
+
+
+def _decompose(cov):
+    """C = basis diag(scales^2) basis^T."""
+    eigenvalues, basis = jnp.linalg.eigh(cov)
+    return basis, jnp.sqrt(jnp.maximum(eigenvalues, _TINY))
 
 
 def _margin(mean, sigma, cov, margin, params: CMAParams):
