@@ -353,10 +353,37 @@ def save_run(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
+def claim(path: Path) -> bool:
+    """Mark a run as being made by this process (``<run>.json.running`` holding its pid); False
+    when a live process holds it already, so that several workers can share one suite."""
+    marker = path.with_name(path.name + ".running")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            pid = int(marker.read_text() or 0)
+            os.kill(pid, 0)
+            return pid == os.getpid()
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            marker.write_text(str(os.getpid()))  # its holder died: take it over
+            return True
+        except PermissionError:
+            return False
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return True
+
+
+def release(path: Path) -> None:
+    path.with_name(path.name + ".running").unlink(missing_ok=True)
+
+
 def run_all(root: Path, problems, methods, seeds, budget: int, log=print, code: str = "",
             cache_dir: Path | None = None) -> int:
     """Run every missing (seed, problem, method), seeds outermost so that an interrupted suite
-    has about as many seeds of every cell. Returns the number of runs made."""
+    has about as many seeds of every cell; runs another process is making are skipped (so
+    workers with the same arguments share the work). Returns the number of runs made."""
     made = 0
     cache = {}
     for seed in seeds:
@@ -365,6 +392,8 @@ def run_all(root: Path, problems, methods, seeds, budget: int, log=print, code: 
                 path = run_path(root, name, method, seed)
                 old = load_run(path)
                 if old is not None and (old.get("budget", 0) >= budget or "error" in old):
+                    continue
+                if not claim(path):
                     continue
                 if name not in cache:
                     cache[name] = make_problem(name, cache_dir=cache_dir or root)
@@ -379,6 +408,7 @@ def run_all(root: Path, problems, methods, seeds, budget: int, log=print, code: 
                         f"{np.mean(record['suggest_seconds']):.3g} s/suggestion")
                 record["code"] = code
                 save_run(path, record)
+                release(path)
                 made += 1
     return made
 

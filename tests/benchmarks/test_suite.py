@@ -137,3 +137,16 @@ def test_topology_problem_trains_a_real_network(tmp_path):
     loss = problem.evaluate_widths((16,))
     assert 0.1 < loss < np.log(2) + 0.05
     assert problem.best_known() == ((16,), loss)
+
+
+def test_a_run_claimed_by_a_live_process_is_left_to_it(tmp_path):
+    path = tmp_path / "branin" / "random__s0.json"
+    assert suite.claim(path)
+    assert suite.claim(path)  # this process holds it
+    marker = path.with_name(path.name + ".running")
+    marker.write_text("1")  # pid 1 is alive and not ours
+    assert not suite.claim(path)
+    marker.write_text("999999999")  # no such process: taken over
+    assert suite.claim(path) and marker.read_text() == str(__import__("os").getpid())
+    suite.release(path)
+    assert not marker.exists()
