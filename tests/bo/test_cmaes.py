@@ -1,5 +1,6 @@
 """CMA-ES (bo.cmaes): against pycma and the tutorial's equations, margin, bounds, the Optimizer."""
 
+import dataclasses
 import math
 
 import jax
@@ -415,3 +416,43 @@ def test_functional_core_errors():
         cmaes.init(np.zeros(4), 1.0, params)
     with pytest.raises(SpaceError, match="lower"):
         cmaes.make_params(2, lower=[0.0, 1.0], upper=[1.0, 1.0])
+
+
+def test_decomposition_is_lazy_as_pycma():
+    """n = 100: 1 / (10 n (c1 + cmu)) is between 1 and 2, so C is decomposed every second
+    generation (pycma's lazy_update_gap); at n = 10 it is below 1: every generation."""
+    assert float(cmaes.make_params(10).eigen_gap) < 1
+    params = cmaes.make_params(100)
+    assert 1 < float(params.eigen_gap) < 2
+    state = cmaes.init(np.ones(100), 1.0, params)
+    for g in (1, 2):
+        x, _ = cmaes.ask(jax.random.key(g), state, params)
+        state = cmaes.tell(state, x, jnp.sum(x ** 2, axis=1), params)
+        basis, scales = np.asarray(state.basis), np.asarray(state.scales)
+        if g == 1:  # still the identity of the start, while C has moved
+            assert int(state.eigen_generation) == 0
+            np.testing.assert_array_equal(basis, np.eye(100))
+            assert not np.allclose(state.cov, np.eye(100))
+        else:
+            assert int(state.eigen_generation) == 2
+            np.testing.assert_allclose(basis * scales ** 2 @ basis.T, state.cov, atol=1e-12)
+
+
+def test_sigma_path_whitens_with_the_symmetric_inverse_square_root():
+    n = 6
+    params = cmaes.make_params(n)
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((n, n))
+    C = A @ A.T + n * np.eye(n)
+    values, vectors = np.linalg.eigh(C)
+    state = dataclasses.replace(cmaes.init(np.zeros(n), 0.7, params), cov=jnp.asarray(C),
+                                basis=jnp.asarray(vectors), scales=jnp.asarray(np.sqrt(values)))
+    x, _ = cmaes.ask(jax.random.key(1), state, params)
+    f = jnp.sum(x ** 2, axis=1)
+    new = cmaes.tell(state, x, f, params)
+    y = (np.asarray(x)[np.argsort(f)]) / 0.7
+    yw = np.clip(np.asarray(params.weights), 0, None) @ y
+    inv_sqrt = vectors @ np.diag(values ** -0.5) @ vectors.T
+    cs, mu_eff = float(params.c_sigma), float(params.mu_eff)
+    np.testing.assert_allclose(new.path_sigma, np.sqrt(cs * (2 - cs) * mu_eff) * inv_sqrt @ yw,
+                               rtol=1e-10, atol=1e-12)
