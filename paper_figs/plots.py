@@ -76,8 +76,9 @@ def draw_grid(grid: GridResult, scale: Scale, folder: Path, data: str, machine: 
         f"the grid is {grid.single_noise:.3g}; the standard error of a {len(scale.train_seeds)}-seed mean, "
         f"{grid.noise:.3g}, is the tolerance 'within training noise' of the search figures. Every topology "
         f"is trained once per training seed and its metric cached (JSON keyed by data and training "
-        f"options); the searches of the other figures read the same cache. {data} "
-        f"{_footer(scale, machine, seconds)}")
+        f"options); the searches of the other figures read the same cache. Training the grid took "
+        f"{grid.train_seconds:.0f} s ({grid.size * len(scale.train_seeds)} trainings, wall time from the "
+        f"cache). {data} {_footer(scale, machine, seconds)}")
     flat = grid.values.ravel()
     order = np.argsort(np.where(np.isfinite(flat), flat, np.inf), kind="stable")  # ties: grid order
     index = list(np.ndindex(grid.values.shape))
@@ -91,7 +92,8 @@ def draw_grid(grid: GridResult, scale: Scale, folder: Path, data: str, machine: 
         ["grid points", grid.size], ["best topology", "x".join(map(str, grid.best))],
         ["best value", grid.best_value], ["one training's noise (std)", grid.single_noise],
         ["noise of a seed mean (tolerance)", grid.noise],
-        ["median wall time of one training [s]", grid.wall_per_training]])
+        ["median wall time of one training [s]", grid.wall_per_training],
+        ["wall time of all the grid's trainings [s]", grid.train_seconds]])
     table = markdown_table(["rank", "layer 1", "layer 2", "layer 3", "value (mean)", "std over seeds"],
                            rows_table)
     return write_figure_text(folder, "grid_heatmaps", "Grid search over 3-layer topologies", caption,

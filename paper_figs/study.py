@@ -81,6 +81,8 @@ class GridResult:
             best quarter of the grid, over sqrt(k)): the tolerance "within training noise".
         single_noise: the pooled standard deviation of one training.
         wall_per_training: median wall time of one training (its share of a compiled call), s.
+        train_seconds: the wall time of all the grid's trainings (from the cache, so a rerun
+            that trains nothing still reports what training took).
     """
 
     widths: tuple[tuple[int, ...], ...]
@@ -91,6 +93,7 @@ class GridResult:
     noise: float
     single_noise: float
     wall_per_training: float
+    train_seconds: float = float("nan")
 
     @property
     def size(self) -> int:
@@ -116,9 +119,10 @@ def run_grid(scale: Scale, cache: MetricCache) -> GridResult:
     good = np.isfinite(values) & (values <= np.nanquantile(values, 0.25))
     k = per_seed.shape[1]
     single = float(np.sqrt(np.nanmean(np.var(per_seed[good], axis=1, ddof=1)))) if k > 1 else 0.0
-    wall = float(np.median(cache.wall_times(topologies, scale.train_seeds)))
+    walls = cache.wall_times(topologies, scale.train_seeds)
     return GridResult(widths, values.reshape(shape), per_seed.reshape(shape + (k,)),
-                      topologies[best_index], float(values[best_index]), single / np.sqrt(k), single, wall)
+                      topologies[best_index], float(values[best_index]), single / np.sqrt(k), single,
+                      float(np.median(walls)), float(walls.sum()))
 
 
 # ----------------------------------------------------------------------------------------------
