@@ -199,12 +199,12 @@ def draw_parallel(grid: GridResult, runs: dict[int, list[SearchRun]], scale: Sca
     target = grid.best_value + grid.noise
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for index, (q, q_runs) in enumerate(sorted(runs.items())):
-        color = f"C{index}"
+        color, ls = f"C{index}", ("-", "--", "-.", ":")[index % 4]  # the curves overlap early on
         curves = np.array([r.best_so_far(budget) for r in q_runs])
-        _band(left, curves, np.arange(1, budget + 1), color, f"q = {q}")
+        _band(left, curves, np.arange(1, budget + 1), color, f"q = {q}", ls)
         batches = budget // q
         by_batch = np.array([[r.best_after_batches(b) for b in range(1, batches + 1)] for r in q_runs])
-        _band(right, by_batch, np.arange(1, batches + 1), color, f"q = {q}")
+        _band(right, by_batch, np.arange(1, batches + 1), color, f"q = {q}", ls)
     for ax in (left, right):
         ax.axhline(grid.best_value, color="k", ls="--", lw=0.8, label="grid best")
         ax.axhspan(grid.best_value, target, color="k", alpha=0.1)
