@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -100,15 +102,40 @@ def _search(args) -> int:
               f"results in {config.results}", flush=True)
     progress = Progress(config.search.budget, config.objective.metric,
                         enabled=False if args.quiet else None)
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        # Python prints and drops an exception raised inside a finaliser (uproot closes its
+        # files in __del__); there the flag alone stops the search at its next step.
+        while frame is not None:
+            if frame.f_code.co_name == "__del__":
+                return
+            frame = frame.f_back
+        raise KeyboardInterrupt
+
+    def callback(study):
+        if interrupted:
+            raise KeyboardInterrupt
+        progress(study)
+
+    previous = signal.getsignal(signal.SIGINT)
+    own = threading.current_thread() is threading.main_thread() and previous is not signal.SIG_IGN
+    if own:
+        signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = search(config, callback=progress)
+        result = search(config, callback=callback)
     except KeyboardInterrupt:
         progress.close()
         print(f"interrupted; finished trials are saved in {config.results}/study.db; resume with: "
               f"ntbo search --resume {shlex.quote(config.results)}", file=sys.stderr, flush=True)
         return 130
     finally:
+        if own:
+            signal.signal(signal.SIGINT, previous)
         progress.close()
+    if interrupted:  # the interrupt came too late to stop anything: the search is complete
+        print("interrupted after the last trial; the search is complete", file=sys.stderr)
     print(result)
     return 0
 
