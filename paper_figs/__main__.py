@@ -64,7 +64,14 @@ def main(argv=None) -> int:
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     summary = run(scale, args.parts, work, out)
-    (out / "summary.json").write_text(json.dumps(_plain(summary), indent=1, allow_nan=False))
+    path = out / "summary.json"
+    try:
+        earlier = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        earlier = {}
+    if earlier.get("scale") == scale.name:  # a partial rerun keeps the other parts' numbers
+        summary = {**earlier, **summary, "parts": sorted(set(earlier.get("parts", [])) | set(args.parts))}
+    path.write_text(json.dumps(_plain(summary), indent=1, allow_nan=False))
     print(f"paper_figs: scale {scale.name} done in {summary['seconds']:.0f} s; figures in {out}")
     return 0
 
@@ -195,8 +202,9 @@ HGCAL_FIGURES = (
 def write_index(out: Path, scale, machine: str, summary: dict) -> Path:
     """``index.md``: every figure of this run with its caption file, and the command."""
     lines = [f"# Figures at scale `{scale.name}`", "",
-             f"Made by `python -m paper_figs --scale {scale.name}` in {summary['seconds']:.0f} s "
-             f"on {machine}.",
+             f"Made by `python -m paper_figs --scale {scale.name}`; its last run (parts "
+             f"{', '.join(map(str, summary['parts']))}) took {summary['seconds']:.0f} s on {machine}. Each "
+             "figure's own page says what its part took.",
              ""]
     for stem, title in (("grid_heatmaps", "Grid search over 3-layer topologies"),
                         ("search_curves", "BO against grid, random search and CMA-ES"),
@@ -204,7 +212,7 @@ def write_index(out: Path, scale, machine: str, summary: dict) -> Path:
                         ("parallel_bo", "Parallel BO")):
         if (out / f"{stem}.md").exists():
             lines += [f"- [{title}]({stem}.md): ![{title}]({stem}.png)"]
-    if 5 in summary["parts"]:
+    if any((out / f"{stem}.png").exists() for stem, _ in HGCAL_FIGURES):
         lines += ["", f"HGCal fast-simulation validation (`paper_figs.hgcal_validation`, {scale.hgcal_n} "
                       f"showers per sample, fixed seeds):", ""]
         lines += [f"- ![{stem}]({stem}.png) {text}" for stem, text in HGCAL_FIGURES
