@@ -111,6 +111,17 @@ def evaluations(seeds: int, log=print) -> list[dict]:
 REPEATS = 5
 
 
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _per_generation(start, generations: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per generation since `start`. The CPU time of the process (all its
+    threads) is what the optimiser itself consumed: other processes of a loaded machine delay
+    the wall clock but do not add to it."""
+    return tuple((now - then) / generations for now, then in zip(_clock(), start))
+
+
 def time_pycma(n: int, generations: int):
     import cma
 
@@ -119,11 +130,11 @@ def time_pycma(n: int, generations: int):
                                                        "tolx": 0, "tolfunhist": 0,
                                                        "tolstagnation": 10 ** 9,
                                                        "tolflatfitness": 10 ** 9})
-        start = time.perf_counter()
+        start = _clock()
         for _ in range(generations):
             X = es.ask()
             es.tell(X, np.sum(np.asarray(X) ** 2, axis=1).tolist())
-        return (time.perf_counter() - start) / generations
+        return _per_generation(start, generations)
 
     timed()  # warm-up
     return timed
@@ -154,12 +165,12 @@ def time_ntbo_ask_tell(n: int, generations: int):
 
     def timed():
         state = state0
-        start = time.perf_counter()
+        start = _clock()
         for key in keys:
             x, state = cmaes.ask(key, state, params)
             state = cmaes.tell(state, x, evaluate(x, params), params)
         state.mean.block_until_ready()
-        return (time.perf_counter() - start) / generations
+        return _per_generation(start, generations)
 
     timed()
     return timed
@@ -170,11 +181,11 @@ def time_ntbo_step(n: int, generations: int):
 
     def timed():
         key, state = jax.random.key(0), state0
-        start = time.perf_counter()
+        start = _clock()
         for _ in range(generations):
             state = cmaes.step(key, state, params, _sphere)
         state.mean.block_until_ready()
-        return (time.perf_counter() - start) / generations
+        return _per_generation(start, generations)
 
     timed()
     return timed
@@ -185,11 +196,11 @@ def time_ntbo_run(n: int, generations: int):
     budget = generations * params.popsize
 
     def timed():
-        start = time.perf_counter()
+        start = _clock()
         state = cmaes.run(jax.random.key(0), state0, params, _sphere, budget, -np.inf)
         state.mean.block_until_ready()
         assert int(state.generation) == generations, int(state.generation)
-        return (time.perf_counter() - start) / generations
+        return _per_generation(start, generations)
 
     timed()
     return timed
@@ -204,12 +215,12 @@ def time_ntbo_optimizer(n: int, generations: int):
     def timed():
         opt = bo.Optimizer(space, method="cmaes", seed=0, tol_fun=0.0, tol_x=0.0, restarts=0)
         lam = opt.state.params.popsize
-        start = time.perf_counter()
+        start = _clock()
         for _ in range(generations):
             points = opt.ask(lam)
             X = np.array([[p[k] for k in names] for p in points])
             opt.tell(points, np.sum(X ** 2, axis=1))
-        return (time.perf_counter() - start) / generations
+        return _per_generation(start, generations)
 
     timed()
     return timed
@@ -236,8 +247,10 @@ def overhead(dims, generations: int, log=print) -> list[dict]:
             for name, timed in timers.items():
                 times[name].append(timed())
         for name in VARIANTS:
-            row[name] = min(times[name])
-            log(f"n={n:>3} {name:>15}: {row[name] * 1e6:9.1f} us per generation")
+            row[name] = min(t[0] for t in times[name])
+            row[name + " cpu"] = min(t[1] for t in times[name])
+            log(f"n={n:>3} {name:>15}: {row[name] * 1e6:9.1f} us per generation "
+                f"(CPU {row[name + ' cpu'] * 1e6:9.1f} us)")
         records.append(row)
     return records
 
@@ -275,17 +288,25 @@ def markdown(evals: list[dict], times: list[dict], meta: dict) -> str:
             lines.append(f"| {r['problem']} | {_fmt_evals(r['ntbo'])} | {_fmt_evals(r['pycma'])} "
                          f"| {r['ratio']:.3f} |")
         lines.append("")
-    if times:
+    for clock, suffix in (("CPU time", " cpu"), ("Wall time", "")):
+        if not times or "pycma" + suffix not in times[0]:
+            continue
         names = list(VARIANTS)
-        lines += ["## Optimiser time per generation (population in one vectorised call)", "",
+        lines += [f"## {clock} of the optimiser per generation (population in one vectorised "
+                  "call)", "",
                   "microseconds per generation (ask + evaluation of a trivial objective + tell), "
                   f"fastest of {REPEATS} repetitions of {times[0]['generations']} generations; "
-                  "in brackets: pycma's time / this one", "",
+                  "in brackets: pycma's time / this one" + (
+                      ". CPU time is the process's own (all threads), which other processes on a "
+                      "shared machine do not inflate; wall time is" if suffix else
+                      ". Wall time is") + " inflated by preemption when the machine is loaded, "
+                  "more for pycma's many small Python steps than for one compiled call", "",
                   "| n | lambda | " + " | ".join(names) + " |",
                   "| --- | --- | " + " | ".join("---" for _ in names) + " |"]
         for r in times:
-            cells = [f"{r['pycma'] * 1e6:.0f}"] + [
-                f"{r[k] * 1e6:.0f} ({r['pycma'] / r[k]:.1f}x)" for k in names[1:]]
+            base = r["pycma" + suffix]
+            cells = [f"{base * 1e6:.0f}"] + [
+                f"{r[k + suffix] * 1e6:.0f} ({base / r[k + suffix]:.1f}x)" for k in names[1:]]
             lines.append(f"| {r['n']} | {r['popsize']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["## Machine", ""] + [f"- {k}: {v}" for k, v in meta.items()] + [""]
@@ -314,6 +335,7 @@ def main(argv=None) -> int:
     times = overhead(dims, generations)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    meta["load average at the end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     (out / "cmaes_vs_pycma.md").write_text(markdown(evals, times, meta))
     (out / "cmaes_vs_pycma.json").write_text(json.dumps(
         _json_safe({"evaluations": evals, "overhead": times, "meta": meta}), indent=1))
