@@ -465,7 +465,8 @@ def reference(problem: Problem, runs: dict) -> float:
         return problem.optimum
     seen = [min(r["best_so_far"]) for (p, _), rs in runs.items() if p == problem.name for r in rs]
     known = problem.best_known()
-    return min(seen + ([known] if known is not None else []))
+    seen += [known] if known is not None else []
+    return min(seen) if seen else math.nan
 
 
 def regrets(records, ref: float, budget: int) -> np.ndarray:
@@ -505,8 +506,10 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
-def markdown(runs: dict, problems: dict, methods, seeds, budgets, header: dict) -> tuple[str, dict]:
-    """The report, and {(problem, budget): (best, ties)} for the summary."""
+def markdown(runs: dict, problems: dict, methods, seeds, budgets, header: dict,
+             min_seeds: int = 1) -> tuple[str, dict]:
+    """The report, and {(problem, budget): (best, ties, samples)} for the summary; methods with
+    fewer than ``min_seeds`` finished runs are shown but take no part in the test."""
     lines = ["# Benchmark suite: ntbo against the peers", ""]
     lines += [f"- {k}: {v}" for k, v in header.items()]
     lines += ["", "Simple regret (lower is better), median [25th, 75th percentile] over seeds; the "
@@ -514,8 +517,9 @@ def markdown(runs: dict, problems: dict, methods, seeds, budgets, header: dict) 
               "minimum is unknown), so their values are relative. **Bold**: the method with the "
               "lowest median, and every method a one-sided Mann-Whitney U test at 5 % does not "
               "find worse (tied with the best). A cell shows (n) when fewer than "
-              f"{len(seeds)} seeds have finished. The budget-50 figures are the first 50 "
-              "evaluations of the budget-100 runs.", ""]
+              f"{len(seeds)} seeds have finished; cells with fewer than {min_seeds} runs take "
+              "no part in the test (neither best nor tied). The budget-50 figures are the first "
+              "50 evaluations of the budget-100 runs.", ""]
     refs = {p: reference(problems[p], runs) for p in problems}
     verdicts = {}
     for budget in budgets:
@@ -525,7 +529,8 @@ def markdown(runs: dict, problems: dict, methods, seeds, budgets, header: dict) 
         cells = {}
         for p in problems:
             samples = {m: regrets(runs[(p, m)], refs[p], budget) for m in methods}
-            best, ties = tied_with_best(samples)
+            best, ties = tied_with_best({m: v for m, v in samples.items()
+                                         if len(v) >= min_seeds})
             verdicts[(p, budget)] = (best, ties, samples)
             for m in methods:
                 v = samples[m]
@@ -663,6 +668,8 @@ def main(argv=None) -> int:
                     help="methods in the table (default: those run)")
     ap.add_argument("--import-sample-efficiency", type=Path, metavar="JSON",
                     help="first copy the botorch-logei runs of this sample_efficiency cache")
+    ap.add_argument("--min-seeds", type=int, default=5, help="runs a cell needs to take part "
+                    "in the best/tied test (default 5; --quick: 2)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--name", default="suite", help="runs go to <out>/<name>/, the table to "
                     "<out>/<name>.md")
@@ -712,7 +719,9 @@ def main(argv=None) -> int:
               "initial design of the model-based methods": f"{N_INITIAL} points",
               "load average (1 min) at the end of the runs": (
                   f"median {np.median(loads):.1f}, max {np.max(loads):.1f}" if loads else "-")}
-    report, verdicts = markdown(runs, problems, table_methods, seeds, budgets, header)
+    min_seeds = min(args.min_seeds, 2) if quick else args.min_seeds
+    report, verdicts = markdown(runs, problems, table_methods, seeds, budgets, header,
+                                min(min_seeds, len(seeds)))
     report += "\n" + "\n".join(gp_summary(verdicts, table_methods, budgets))
     png = args.out / f"{name}_regret.png"
     report += f"\nRegret against evaluations: `{png.name}`.\n"
