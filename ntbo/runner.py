@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import inspect
 import json
 import math
@@ -190,14 +191,20 @@ def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.O
     limits = config.constraint
     constraints = []
     if limits.max_neurons is not None or limits.max_dsp is not None:
+        # Called for every candidate of every ask (thousands): neurons are counted directly and
+        # the DSP estimate is computed once per topology.
+        @functools.lru_cache(maxsize=1 << 16)
+        def dsp(topology: nets.Topology) -> float:
+            return check_constraints(topology, n_inputs, limits).resources.get("dsp", math.inf)
+
         def resource_excess(point):
             """How far the topology is over its budget (<= 0 when it fits)."""
-            check = check_constraints(topology_of(point, config.space), n_inputs, limits)
+            topology = topology_of(point, config.space)
             excess = []
             if limits.max_neurons is not None:
-                excess.append(check.resources["neurons"] - limits.max_neurons)
+                excess.append(sum(topology.layers) - limits.max_neurons)
             if limits.max_dsp is not None:
-                excess.append(check.resources.get("dsp", math.inf) - limits.max_dsp)
+                excess.append(dsp(topology) - limits.max_dsp)
             return max(excess)
 
         constraints.append(resource_excess)
