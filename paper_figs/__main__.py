@@ -152,7 +152,9 @@ def run(scale, parts, work: Path, out: Path) -> dict:
                 done[r.topology] = (f"{r.kind} {r.budget}", note)
                 log(f"export {r.kind} {r.budget}: {note.get('verdict', note.get('note'))}")
             results[index] = _with_export(r, note)
-        plots.draw_resources(results, scale, out, data, machine, time.perf_counter() - t)
+        n_inputs = prepared.data.x_train.shape[1]
+        grid_points = None if grid is None else plots.grid_resources(grid, n_inputs, scale)
+        plots.draw_resources(results, scale, out, data, machine, time.perf_counter() - t, grid_points)
         summary["resources"] = [{"kind": r.kind, "budget": r.budget, "topology": r.topology, "value": r.value,
                                  "export": r.export} for r in results]
     if 5 in parts:

@@ -13,9 +13,9 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from paper_figs.report import fmt, markdown_table, write_figure_text  # noqa: E402
-from paper_figs.resources import BudgetResult  # noqa: E402
+from paper_figs.resources import BudgetResult, dsp_of  # noqa: E402
 from paper_figs.scales import Scale  # noqa: E402
-from paper_figs.study import GridResult, SearchRun, trainings_to_reach  # noqa: E402
+from paper_figs.study import GridResult, SearchRun, all_topologies, trainings_to_reach  # noqa: E402
 
 METRIC = "pion efficiency at 95 % electron efficiency"
 COLORS = {"gp": "C0", "random": "C1", "cmaes": "C2", "grid": "k"}
@@ -256,8 +256,15 @@ def draw_parallel(grid: GridResult, runs: dict[int, list[SearchRun]], scale: Sca
 # part 3
 
 
+def grid_resources(grid: GridResult, n_inputs: int, scale: Scale) -> np.ndarray:
+    """(grid.size, 3) neurons, DSPs and value of every 3-layer grid network (grid order)."""
+    return np.array([[sum(t), dsp_of(t, n_inputs, scale), value]
+                     for t, value in zip(all_topologies(grid.widths), grid.values.ravel())], dtype=float)
+
+
 def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, data: str, machine: str,
-                   seconds: float | None = None) -> Path:
+                   seconds: float | None = None, grid_points: np.ndarray | None = None) -> Path:
+    """The resource ladder; `grid_points` (from `grid_resources`) adds the 3-layer grid as a reference."""
     kinds = [k for k in ("neurons", "dsp") if any(r.kind == k for r in results)]
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 4.2), squeeze=False)
     for ax, kind in zip(axes.flat, kinds):
@@ -270,6 +277,14 @@ def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, 
             front = _pareto(points[:, column], points[:, 2])
             ax.step(np.maximum(points[front, column], 0.5), points[front, 2], where="post", color="C3",
                     marker="o", ms=3, label="Pareto front")
+        if grid_points is not None and len(grid_points):
+            ok = np.isfinite(grid_points[:, 2])
+            g = grid_points[ok]
+            ax.scatter(np.maximum(g[:, column], 0.5), g[:, 2], s=8, marker="x", color="C2", alpha=0.5,
+                       label="3-layer grid networks")
+            front = _pareto(g[:, column], g[:, 2])
+            ax.step(np.maximum(g[front, column], 0.5), g[front, 2], where="post", color="C2", lw=1,
+                    label="grid Pareto front")
         done = [r for r in chosen if r.topology is not None]
         ax.plot([r.budget for r in done], [r.value for r in done], "o-", color="C0",
                 label="best within budget")
@@ -290,9 +305,14 @@ def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, 
             sim = e.get("verdict", "")
             diff = fmt(e.get("max_abs_diff"))
             auc = fmt(e.get("auc_diff"))
+        grid_best = float("nan")
+        if grid_points is not None:
+            fits = grid_points[grid_points[:, 0 if r.kind == "neurons" else 1] <= r.budget, 2]
+            fits = fits[np.isfinite(fits)]
+            grid_best = float(fits.min()) if len(fits) else float("nan")
         rows.append([r.kind, r.budget, "–" if r.topology is None else "x".join(map(str, r.topology)),
-                     "–" if r.topology is None else len(r.topology), r.value, r.value_std, r.neurons,
-                     r.dsp, r.trained, diff, auc,
+                     "–" if r.topology is None else len(r.topology), r.value, r.value_std, grid_best,
+                     r.neurons, r.dsp, r.trained, diff, auc,
                      fmt(e.get("background_efficiency_diff")) if "note" not in e else "–", sim])
     caption = (
         f"Performance over resource availability: for each budget, `ntbo.search` (GP BO, "
@@ -307,10 +327,13 @@ def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, 
         f"hls4ml, {scale.precision} with per-layer integer bits calibrated on the test inputs, C "
         f"simulation with g++) and compared with the trained network on up to 2000 test events: max |logit "
         f"difference|, AUC and background-efficiency differences. These searches train their own networks "
-        f"(no cache is shared with the grid; `ntbo.search` resumes from its SQLite study). {data} "
+        f"(no cache is shared with the grid; `ntbo.search` resumes from its SQLite study). Green "
+        f"crosses, where drawn: the 3-layer grid's networks from the grid figure, the same data and "
+        f"training, with their Pareto front; the table gives the grid's best within each budget. {data} "
         f"{_footer(scale, machine, seconds)}")
     table = markdown_table(["budget kind", "budget", "best network", "layers", "value", "std over seeds",
-                            "neurons", "DSP", "trainings", "C sim max abs diff", "C sim AUC diff",
+                            "best 3-layer grid network within budget", "neurons", "DSP", "trainings",
+                            "C sim max abs diff", "C sim AUC diff",
                             "C sim bkg-eff diff", "C simulation"], rows)
     return write_figure_text(folder, "resources_pareto", "Performance over resource availability", caption,
                              [("Best network of each budget", table)])
