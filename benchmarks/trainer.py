@@ -205,6 +205,15 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def _uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
@@ -296,7 +305,8 @@ def main(argv=None):
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "device": str(jax.devices()[0]), "cpu_count": os.cpu_count(),
               "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
-              "uptime_start": _uptime(), "workload": dict(work, batch_size=BATCH, lr=LR,
+              "uptime_start": _uptime(), "load_start": os.getloadavg()[0],
+              "commit": _commit(), "workload": dict(work, batch_size=BATCH, lr=LR,
                                                           restarts=restarts),
               "topologies": [t.hidden for t in topologies]}
     print(report["uptime_start"], flush=True)
@@ -345,7 +355,11 @@ def main(argv=None):
 
 def summary(r: dict) -> str:
     """A few lines for the terminal."""
-    lines = [f"nets.train_many, {len(r['topologies'])} models ({r['compiled_calls']} compiled "
+    lines = []
+    if r["load_start"] > r["cpu_count"]:
+        lines.append(f"WARNING: busy machine (load average {r['load_start']:.1f} on "
+                     f"{r['cpu_count']} CPUs): rates distorted, compare ratios only")
+    lines += [f"nets.train_many, {len(r['topologies'])} models ({r['compiled_calls']} compiled "
              f"call(s)): cold {r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
     if "keras_s" in r:
         lines.append(f"Keras 3 one model at a time: {r['keras_s']:.1f} s -> speed-up "
@@ -371,6 +385,12 @@ def markdown(r: dict) -> str:
         f"Load at start: `{r['uptime_start']}`  ",
         f"after the comparison: `{r['uptime_main_end']}`"
         + (f"  \nafter the scaling table: `{r['uptime_end']}`" if "uptime_end" in r else ""), "",
+        f"Code: commit {r.get('commit', '?')}.", ""]
+    if r["load_start"] > r["cpu_count"]:
+        out += [f"**The machine was busy** (load average {r['load_start']:.1f} on "
+                f"{r['cpu_count']} CPUs): the peak and the rates are distorted; compare only the "
+                "ratios of one run, and rerun on a quiet machine for absolute numbers.", ""]
+    out += [
         f"Workload: {len(r['topologies'])} random 3-layer ReLU topologies (widths 4-64), "
         f"{w['n_train']} training and {w['n_val']} validation events x 8 features, "
         f"{w['epochs']} epochs, batch {w['batch_size']}, Adam lr {w['lr']} with "
