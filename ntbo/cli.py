@@ -30,6 +30,34 @@ DEFAULT_CONFIG = {
 }
 
 
+def enable_compilation_cache(path: str | None = None) -> str | None:
+    """Turns on JAX's persistent compilation cache (unless the user configured one), so a
+    search reuses the GP's and the trainer's compiled programs of earlier searches.
+
+    Args:
+        path: the cache folder; default ``$NTBO_JAX_CACHE``, else
+            ``$XDG_CACHE_HOME/ntbo/jax`` (``~/.cache/ntbo/jax``). An empty ``NTBO_JAX_CACHE``
+            turns the cache off.
+
+    Returns:
+        The folder in use, or None when off or configured elsewhere.
+    """
+    import os
+    import jax
+    if jax.config.jax_compilation_cache_dir:
+        return None
+    if path is None:
+        path = os.environ.get("NTBO_JAX_CACHE")
+        if path is None:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            path = os.path.join(base, "ntbo", "jax")
+    if not path:
+        return None
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    return path
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     import bo
     import hgcal
@@ -119,6 +147,7 @@ def _search(args) -> int:
             raise KeyboardInterrupt
         progress(study)
 
+    enable_compilation_cache()
     previous = signal.getsignal(signal.SIGINT)
     own = threading.current_thread() is threading.main_thread() and previous is not signal.SIG_IGN
     if own:

@@ -255,6 +255,7 @@ class _Run:
         self.best = min(done) if done else math.inf
         self.in_flight: list[_Task] = []
         self.optimizer_seconds = 0.0
+        self.ask_seconds: list[float] = []
         self._noise = "noise" in inspect.signature(self.optimizer.tell).parameters
 
     # -- the optimiser, timed ----------------------------------------------------------------------
@@ -264,7 +265,8 @@ class _Run:
         try:
             return self.optimizer.ask(n)
         finally:
-            self.optimizer_seconds += time.perf_counter() - start
+            self.ask_seconds.append(time.perf_counter() - start)
+            self.optimizer_seconds += self.ask_seconds[-1]
 
     def _tell(self, points: list[dict], values: list[float], noise: list[float] | None = None) -> None:
         start = time.perf_counter()
@@ -589,4 +591,5 @@ def search(config: SearchConfig | dict | str | Path, callback: Callable[[Study],
         finally:
             study.set_meta("last_run_seconds", f"{time.time() - start:.3f}")
             study.set_meta("last_run_optimizer_seconds", f"{run.optimizer_seconds:.3f}")
+            study.set_meta("last_run_ask_seconds", json.dumps([round(x, 4) for x in run.ask_seconds]))
         return report_mod.write_report(study, config)

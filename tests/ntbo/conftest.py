@@ -31,3 +31,9 @@ def make_config(ntuple, tmp_path):
             values[name] = {**values.get(name, {}), **value} if isinstance(value, dict) else value
         return values
     return make
+
+
+@pytest.fixture(autouse=True)
+def no_persistent_compilation_cache(monkeypatch):
+    """`ntbo search` turns on JAX's on-disk cache under ~/.cache; tests leave it off."""
+    monkeypatch.setenv("NTBO_JAX_CACHE", "")
