@@ -3,8 +3,10 @@
 Knows nothing of networks or physics. Public names:
 
 - `Real`, `Integer`, `Categorical`, `Space`, `SpaceError` — search spaces (`bo.space`).
-- `Optimizer(space, method="gp", seed=0, **options)` with `.ask(n)` / `.tell(points, values)`,
-  and `minimize(fun, space, budget, ...) -> Result` (`bo.optimizer`).
+- `Optimizer(space, method="gp", seed=0, **options)` with `.ask(n)` / `.tell(points, values,
+  noise=None)` (noise: known observation-noise variances), and `minimize(fun, space, budget, ...)
+  -> Result` (`bo.optimizer`); `objectives=M` for M minimised objectives (EHVI for two, ParEGO
+  for any number) with `.pareto_front()`.
 - `bo.gp`: `fit(X, y, kernel="matern52", noise=True)` and `predict(model, Xs) -> (mean, var)`.
 - `bo.acquisition`: UCB, log-EI, EI, PI, MES and Thompson sample paths.
 - `bo.strategies`: the functional init / ask / tell core under `Optimizer`; `bo.cmaes` CMA-ES.

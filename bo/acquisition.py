@@ -217,21 +217,24 @@ def _log_softplus(t):
     return jnp.where(low, t, jnp.log(jax.nn.softplus(jnp.where(low, 0.0, t))))
 
 
-def qlog_ei(mean, cov, best, base, tau_max=1e-2, tau_relu=1e-3, log_weights=None):
+def qlog_ei(mean, cov, best, base, tau_max=1e-2, tau_relu=1e-6, log_weights=None):
     """qLogEI: log of a smoothed q-EI, with useful gradients where q-EI is numerically zero.
 
-    The max over the batch becomes tau_max * logsumexp(./tau_max) and the positive part a
-    softplus of temperature tau_relu; the mean over samples is taken in log space.
+    Each point's improvement becomes a softplus of temperature tau_relu, taken in log form; the
+    max over the batch becomes a log-sum-exp of those logs at temperature tau_max, so it is
+    smoothed by a relative amount, whatever the scale of the improvements (a smooth max of the
+    improvements themselves would add up to tau_max log q to every sample and drown the small
+    improvements left once the optimiser converges); the mean over samples is taken in log space.
+    The temperatures are BoTorch's defaults.
 
-    log_weights: optional (q,) logs of factors on each point's improvement, as in `qei`; then
-    each point's improvement is smoothed first and the max over the batch is taken of the
-    weighted log improvements (temperature tau_max in log space).
+    Args:
+        mean: (q,) joint posterior mean; cov: (q, q) its covariance.
+        best: the incumbent; base: (s, q) standard normal base samples.
+        log_weights: optional (q,) logs of factors on each point's improvement, as in `qei`.
     """
     samples = batch_samples(mean, cov, base) - best
-    if log_weights is None:
-        smooth_max = tau_max * jax.scipy.special.logsumexp(samples / tau_max, axis=-1)
-        log_improvement = np.log(tau_relu) + _log_softplus(smooth_max / tau_relu)
-    else:
-        per_point = np.log(tau_relu) + _log_softplus(samples / tau_relu) + log_weights
-        log_improvement = tau_max * jax.scipy.special.logsumexp(per_point / tau_max, axis=-1)
+    per_point = np.log(tau_relu) + _log_softplus(samples / tau_relu)
+    if log_weights is not None:
+        per_point = per_point + log_weights
+    log_improvement = tau_max * jax.scipy.special.logsumexp(per_point / tau_max, axis=-1)
     return jax.scipy.special.logsumexp(log_improvement) - np.log(samples.shape[0])

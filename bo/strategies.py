@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.scipy.special import log_ndtr
+import scipy.special
 from scipy.stats import qmc
 
 from bo import acquisition as acq
@@ -252,6 +253,8 @@ class GPSearch:
             returned: "believer" (Kriging believer: the posterior mean) or "liar" (constant liar
             at the worst value observed so far, which spreads a batch out more; Ginsbourger,
             Le Riche & Carraro 2010).
+        mc_samples: quasi-Monte Carlo samples of the joint posterior in qLogEI (scrambled Sobol
+            base samples, fixed while one batch is optimised).
         seed: seeds the initial design and the fit's random starts.
     """
 
@@ -270,6 +273,7 @@ class GPSearch:
     mes_samples: int = 16
     ts_features: int = 1024
     fantasy: str = "believer"
+    mc_samples: int = 512
     seed: int = 0
 
     def __post_init__(self):
@@ -365,8 +369,10 @@ class GPSearch:
         raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
         if self.acquisition == "qlogei":
-            batch = np.asarray(_propose_batch(jax.random.fold_in(key, n), gp, feasibility, jnp.asarray(raw),
-                                              q=n, space=self.space, n_starts=self.n_starts, steps=self.steps))
+            k_batch, k_base = jax.random.split(jax.random.fold_in(key, n))
+            batch = np.asarray(_propose_batch(k_batch, gp, feasibility, jnp.asarray(raw),
+                                              jnp.asarray(qmc_normal(k_base, self.mc_samples, n)), q=n,
+                                              space=self.space, n_starts=self.n_starts, steps=self.steps))
             # Keep the batch's valid points; the greedy loop below fills in for the others.
             ok_batch = constraints.feasible(batch) if constraints else np.ones(n, bool)
             for u, feasible in zip(batch, ok_batch):
@@ -568,17 +574,25 @@ def _log_p_success(feasibility, x):
     return log_ndtr((feasibility.y_mean + feasibility.y_std * fm) / (feasibility.y_std * jnp.sqrt(fv)))
 
 
-@partial(jax.jit, static_argnames=("q", "space", "n_starts", "steps", "n_samples", "n_raw_batches"))
-def _propose_batch(key, gp, feasibility, raw, *, q, space, n_starts, steps, n_samples=128,
-                   n_raw_batches=256):
+def qmc_normal(key, n: int, q: int) -> np.ndarray:
+    """(n, q) quasi-random standard normal base samples: a scrambled Sobol net through the normal
+    quantile function, seeded from `key`. Their average estimates q-EI with a smaller error than
+    as many pseudo-random draws."""
+    seed = int(jax.random.randint(key, (), 0, 2 ** 31 - 1))
+    u = qmc.Sobol(q, scramble=True, seed=seed).random(n)
+    return scipy.special.ndtri(np.clip(u, 1e-10, 1.0 - 1e-10))
+
+
+@partial(jax.jit, static_argnames=("q", "space", "n_starts", "steps", "n_raw_batches"))
+def _propose_batch(key, gp, feasibility, raw, base, *, q, space, n_starts, steps, n_raw_batches=256):
     """Jointly maximise qLogEI over q points: score random q-subsets of the candidates, refine the
     best `n_starts` batches by Adam with straight-through rounding, return the best batch (q, dim).
-    Base samples are fixed for the whole optimisation (sample average approximation).
+    `base` (s, q): standard normal base samples, fixed for the whole optimisation (sample average
+    approximation).
     With a failure model (`feasibility`, the label GP, or None) each point's improvement is
     weighted by its probability of success, as the greedy acquisitions are."""
-    k_pick, k_shift, k_base = jax.random.split(key, 3)
+    k_pick, k_shift = jax.random.split(key)
     shifted = jnp.mod(raw + jax.random.uniform(k_shift, (raw.shape[1],)), 1.0)
-    base = jax.random.normal(k_base, (n_samples, q))
     best = gplib.incumbent(gp)
 
     def utility(Xq):

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from bo import acquisition as acq
-from bo import gp
+from bo import gp, strategies
 
 
 def test_ei_pi_ucb_closed_forms():
@@ -151,3 +151,24 @@ def test_weighted_qei_matches_closed_form_at_q1_and_qlogei_tracks_the_weighted_b
     assert float(acq.qlog_ei(mean, cov, best, base, log_weights=jnp.log(p))) == pytest.approx(
         np.log(direct), abs=0.05)
     assert direct < float(acq.qei(mean, cov, best, base))  # weights below one only lower it
+
+
+def test_qlogei_is_scale_free_so_small_improvements_are_not_drowned_by_the_smoothing():
+    # q-EI scales with the objective; qLogEI must shift by log(c), also at c = 1e-3 where a smooth
+    # max of the improvements themselves (temperature 1e-2) would swamp them.
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((3, 3))
+    mean, cov, best = jnp.asarray([0.1, -0.2, 0.05]), jnp.asarray(A @ A.T / 3 + 0.1 * np.eye(3)), 0.3
+    base = jnp.asarray(strategies.qmc_normal(jax.random.key(0), 4096, 3))
+    exact = np.log(float(acq.qei(mean, cov, best, base)))
+    for c in (1.0, 1e-3):
+        value = float(acq.qlog_ei(c * mean, c * c * cov, c * best, base))
+        assert value - np.log(c) == pytest.approx(exact, abs=0.02), c
+
+
+def test_qmc_normal_base_samples_are_standard_normal_and_reproducible():
+    z = strategies.qmc_normal(jax.random.key(1), 1024, 4)
+    assert z.shape == (1024, 4) and np.all(np.isfinite(z))
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=0.01)  # far inside 3 / sqrt(1024) thanks to QMC
+    np.testing.assert_allclose(z.std(axis=0), 1.0, atol=0.02)
+    np.testing.assert_array_equal(z, strategies.qmc_normal(jax.random.key(1), 1024, 4))
