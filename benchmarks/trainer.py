@@ -267,19 +267,22 @@ def scaling(quick: bool, max_width: int | None) -> list[dict]:
     width_data = QUICK_WIDTH_DATA if quick else WIDTH_DATA
     cases = [dict(vary="models", value=n, n_train=main["n_train"], n_val=main["n_val"],
                   epochs=main["epochs"]) for n in (QUICK_COUNTS if quick else COUNTS)]
-    widths = [w for w in (QUICK_WIDTHS if quick else WIDTHS) if max_width is None or w <= max_width]
+    widths = [w for w in (QUICK_WIDTHS if quick else WIDTHS)
+              if max_width is None or w <= max_width]
     cases += [dict(vary="width", value=w, **width_data) for w in widths]
     rows = []
     for case in cases:
-        out = subprocess.run([sys.executable, "-m", "benchmarks.trainer", "--case", json.dumps(case)],
-                             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+        command = [sys.executable, "-m", "benchmarks.trainer", "--case", json.dumps(case)]
+        out = subprocess.run(command, capture_output=True, text=True, check=False,
+                             cwd=Path(__file__).resolve().parents[1])
         if out.returncode != 0:
             raise SystemExit(f"scaling case {case} failed:\n{out.stderr[-3000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = rows[-1]
-        print(f"  {r['vary']:>6} {r['value']:>5}: cold {r['cold_s']:7.2f} s  warm {r['warm_s']:7.2f} s"
-              f"  {r['useful_gflops_per_s_warm']:7.1f} GFLOP/s  call {r['call_peak_bytes'] / 2**20:8.1f}"
-              f" MiB  RSS {r['process_peak_rss_bytes'] / 2**20:7.0f} MiB", flush=True)
+        print(f"  {r['vary']:>6} {r['value']:>5}: cold {r['cold_s']:7.2f} s  "
+              f"warm {r['warm_s']:7.2f} s  {r['useful_gflops_per_s_warm']:7.1f} GFLOP/s  "
+              f"call {r['call_peak_bytes'] / 2**20:8.1f} MiB  "
+              f"RSS {r['process_peak_rss_bytes'] / 2**20:7.0f} MiB", flush=True)
     return rows
 
 

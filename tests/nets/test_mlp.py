@@ -94,7 +94,8 @@ def test_hand_written_backward_matches_autodiff(x):
     def plain_loss(params):
         return jax.numpy.mean((nets.apply(topology, params, x) - y) ** 2)
 
-    padded_grads = jax.grad(padded_loss)([tuple(map(jax.numpy.asarray, l)) for l in layers])
+    padded_grads = jax.grad(padded_loss)([(jax.numpy.asarray(k), jax.numpy.asarray(b))
+                                          for k, b in layers])
     plain_grads = jax.grad(plain_loss)(params)
     cut = unpad_params([tuple(map(np.asarray, g)) for g in padded_grads], topology, N_INPUTS)
     for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(plain_grads)):
