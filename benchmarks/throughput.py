@@ -151,7 +151,7 @@ def markdown(report: dict) -> str:
              f"- load average (1, 5, 15 min) before: {' '.join(map(str, report['load_before']))}",
              f"- load average (1, 5, 15 min) after: {' '.join(map(str, report['load_after']))}",
              f"- ntbo commit: {report['commit']}", f"- total wall time: {report['total_wall_s']:.0f} s", "",
-             f"## Trainings per hour by executor", "",
+             "## Trainings per hour by executor", "",
              f"Random search, {ex['budget']} trials, 1-3 hidden layers of 4-64, one seed, "
              f"{ex['epochs']} epochs on {ex['events_per_class']} simulated showers per class; up to "
              "`workers` trials in flight, each told as it completes. Wall: the whole `ntbo.search` "

@@ -164,7 +164,7 @@ def test_ctrl_c_keeps_the_study_prints_the_resume_command_and_exits_130(tmp_path
                 break
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
-        out, err = (s.decode() for s in proc.communicate(timeout=600))
+        err = proc.communicate(timeout=600)[1].decode()
     finally:
         proc.kill()
     assert proc.returncode == 130, err

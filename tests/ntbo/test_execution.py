@@ -13,7 +13,6 @@ import warnings
 import pytest
 
 import ntbo
-from ntbo import runner
 
 
 def _in_thread(config):
