@@ -125,7 +125,7 @@ SCALES = {
         parallel_qs=(1, 4, 8), parallel_budget=96, parallel_seeds=5,
         neuron_budgets=(8, 16, 32, 64, 128, 256), dsp_budgets=(100, 300, 1000, 3000),
         precision="fixed<16,6>", reuse_factor=1, max_depth=15, ladder_width=128, ladder_budget=30,
-        ladder_q=4, export_max=4, export_max_multipliers=3000, hgcal_n=3000),
+        ladder_q=4, export_max=10, export_max_multipliers=8000, hgcal_n=3000),
     "paper": Scale(
         name="paper", events_per_class=50000, epochs=50, batch_size=512, lr=3e-3,
         train_seeds=(0, 1, 2), max_width=2000, grid_levels=(7, 7, 6), search_budget=100,
