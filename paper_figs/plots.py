@@ -327,7 +327,8 @@ def draw_resources(results: Sequence[BudgetResult], scale: Scale, folder: Path, 
         f"hls4ml, {scale.precision} with per-layer integer bits calibrated on the test inputs, C "
         f"simulation with g++) and compared with the trained network on 2000 test events (a seeded "
         f"sample): max |logit difference|, AUC and background-efficiency differences. These searches "
-        f"train their own networks (no cache is shared with the grid; `ntbo.search` resumes from its SQLite study). Green "
+        f"train their own networks (no cache is shared with the grid; `ntbo.search` resumes from its "
+        f"SQLite study). Green "
         f"crosses, where drawn: the 3-layer grid's networks from the grid figure, the same data and "
         f"training, with their Pareto front; the table gives the grid's best within each budget. {data} "
         f"{_footer(scale, machine, seconds)}")
