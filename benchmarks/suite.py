@@ -520,8 +520,9 @@ def markdown(runs: dict, problems: dict, methods, seeds, budgets, header: dict,
               "lowest median, and every method a one-sided Mann-Whitney U test at 5 % does not "
               "find worse (tied with the best). A cell shows (n) when fewer than "
               f"{len(seeds)} seeds have finished; cells with fewer than {min_seeds} runs take "
-              "no part in the test (neither best nor tied). The budget-50 figures are the first "
-              "50 evaluations of the budget-100 runs.", ""]
+              "no part in the test (neither best nor tied)." + (
+                  f" The budget-{min(budgets)} figures are the first {min(budgets)} evaluations "
+                  f"of the budget-{max(budgets)} runs." if len(budgets) > 1 else ""), ""]
     refs = {p: reference(problems[p], runs) for p in problems}
     verdicts = {}
     for budget in budgets:
