@@ -1,5 +1,5 @@
 """paper_figs: scripts that regenerate every figure and table of the README.
 
-Will hold `python -m paper_figs --scale smoke|cpu|paper`: grid versus BO, performance over
-resource availability up to 15 layers, parallel BO, and the physics validation figures.
+`python -m paper_figs --scale smoke|cpu|paper`: grid versus BO, performance over resource
+availability up to 15 layers, parallel BO, and the physics validation figures.
 """
