@@ -200,8 +200,4 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     import sys
 
-    if "turbo" not in __import__("bo").strategies.STRATEGIES:  # until bo.strategies registers it
-        from bo.turbo import Turbo
-
-        __import__("bo").strategies.STRATEGIES["turbo"] = Turbo
     raise SystemExit(main(sys.argv[1:]))

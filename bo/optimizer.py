@@ -64,7 +64,7 @@ class Optimizer:
 
     Args:
         space: a `bo.Space` (or a list of parameters).
-        method: "gp" (default), "cmaes", "random", "sobol" or "grid".
+        method: "gp" (default), "turbo", "cmaes", "random", "sobol" or "grid".
         seed: makes the run reproducible.
         constraints: known constraints, functions point -> float that are <= 0 where the point
             is feasible (see `bo.constraints`); every proposal satisfies them.
@@ -220,7 +220,7 @@ def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int,
             floats (all minimised); NaN or inf marks a failed evaluation.
         space: a `bo.Space` or a list of parameters.
         budget: number of evaluations.
-        method: "gp", "cmaes", "random", "sobol" or "grid".
+        method: "gp", "turbo", "cmaes", "random", "sobol" or "grid".
         seed: reproducibility.
         batch_size: points proposed per `ask` (the last batch may be smaller).
         constraints: known constraints, functions point -> float, <= 0 where feasible.

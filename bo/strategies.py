@@ -35,6 +35,7 @@ from bo import acquisition as acq
 from bo import gp as gplib
 from bo import pareto
 from bo.cmaes import CMAES
+from bo.turbo import Turbo
 from bo.space import Categorical, Space, SpaceError
 
 ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes", "qlogei")
@@ -853,7 +854,8 @@ def _propose_ehvi(gps, feasibility, raw, raw_ok, avoid, avoid_mask, front, refer
                      steps=steps)
 
 
-STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch}
+STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": SobolSearch, "grid": GridSearch,
+              "turbo": Turbo}
 
 
 _IGNORES_VALUES = ("random", "sobol", "grid")

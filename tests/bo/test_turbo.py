@@ -14,10 +14,8 @@ from bo.turbo import Turbo, min_half_widths
 REALS6 = Space([Real(f"x{i}", 0.0, 1.0) for i in range(6)])
 
 
-@pytest.fixture(autouse=True)
-def turbo_method(monkeypatch):
-    """Make method="turbo" available to bo.minimize whether or not bo.strategies registers it yet."""
-    monkeypatch.setitem(bo.strategies.STRATEGIES, "turbo", Turbo)
+def test_registered_as_method_turbo():
+    assert bo.strategies.STRATEGIES["turbo"] is Turbo
 
 
 def _after_design(strategy, values=(5.0, 4.0, 3.0, 2.0)):
