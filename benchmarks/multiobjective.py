@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.batch import save  # the same atomic merge of this script's run cache
+
 METHODS = ("ntbo-ehvi", "ntbo-parego", "ntbo-random", "optuna-nsga2", "optuna-nsga2-pop10",
            "botorch-qlognehvi")
 
@@ -263,15 +265,6 @@ def markdown(runs: dict, seeds, budget: int, n_initial: int, header: dict, metho
     lines += ["", "Median wall time per run (s; loaded shared machine, not a speed benchmark): "
               + ", ".join(f"{m} {v:.0f}" for m, v in secs.items())]
     return "\n".join(lines) + "\n"
-
-
-def save(cache: Path, runs: dict) -> None:
-    """Merge runs into the cache file (other processes may be adding theirs), atomically."""
-    if cache.exists():
-        runs.update({k: v for k, v in json.loads(cache.read_text()).items() if k not in runs})
-    tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(runs))
-    tmp.replace(cache)
 
 
 def main(argv=None) -> int:
