@@ -4,7 +4,8 @@ Methods (all ``bo.minimize(..., method="gp")`` with the default log-EI acquisiti
 
 ============== ==================================================================================
 sequential     one point per ask (q = 1), each evaluation waits for the previous one.
-qlogei         ``batch_size=4, acquisition="qlogei"``: the 4 points jointly maximise MC qLogEI.
+qlogei         ``batch_size=4, acquisition="qlogei"``: the 4 points jointly maximise MC qLogEI,
+               starting from the believer batch (which is kept if no joint batch scores higher).
 believer       ``batch_size=4``: greedy log-EI with Kriging-believer fantasies.
 ============== ==================================================================================
 
