@@ -80,6 +80,16 @@ def run_one(problem: Problem, method: str, budget: int, seed: int) -> dict:
             "seconds": time.perf_counter() - start}
 
 
+def turbo_defaults() -> str:
+    """`bo.turbo.Turbo`'s default options (the ones `method="turbo"` runs with), for the header."""
+    import dataclasses
+
+    from bo.turbo import Turbo
+
+    return ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(Turbo)
+                     if f.name not in ("space", "seed"))
+
+
 def cache_path(out: Path, problem: str, method: str) -> Path:
     return out / f"high_dim_runs_{problem}_{method}.json"
 
@@ -119,8 +129,12 @@ def summarise(problems, methods, seeds, budget, out: Path) -> dict:
                 continue
             q25, med, q75 = np.percentile(best[m], [25, 50, 75])
             seconds = [runs[m][run_key(budget, s)]["seconds"] for s in seeds if run_key(budget, s) in runs[m]]
+            codes = sorted({runs[m][run_key(budget, s)].get("code", "?") for s in seeds
+                            if run_key(budget, s) in runs[m]})
+            loads = [runs[m][run_key(budget, s)].get("load", np.nan) for s in seeds if run_key(budget, s) in runs[m]]
             entry[m] = {"median": float(med), "q25": float(q25), "q75": float(q75), "seeds": len(best[m]),
-                        "median_best_after": at[m], "mean_seconds": float(np.mean(seconds))}
+                        "median_best_after": at[m], "mean_seconds": float(np.mean(seconds)), "code": codes,
+                        "mean_load": float(np.nanmean(loads)) if loads else float("nan")}
             if m != "turbo" and best.get("turbo"):
                 paired = [(runs["turbo"][k]["best"], runs[m][k]["best"]) for s in seeds
                           if (k := run_key(budget, s)) in runs["turbo"] and k in runs[m]]
@@ -151,6 +165,10 @@ def markdown(summary: dict, budget: int, seeds, header: dict) -> str:
                 t, o = entry["turbo"]["median"], entry[m]["median"]
                 lines.append(f"- {p}: turbo {'<' if t < o else 'NOT <'} {m} ({t:.4g} vs {o:.4g}; turbo better "
                              f"in {entry[m]['turbo_better_in']} seeds)")
+    lines += ["", "Code and mean 1-minute load average of each row's runs (rows may come from the cache):", ""]
+    for p, entry in summary.items():
+        for m, e in entry.items():
+            lines.append(f"- {p} {m}: {', '.join(e['code'])}; load {e['mean_load']:.1f}")
     lines += ["", "Wall times are from a shared, loaded 2-core machine: not a speed benchmark."]
     return "\n".join(lines) + "\n"
 
@@ -189,7 +207,8 @@ def main(argv=None) -> int:
     methods = [m for m in METHODS if any(load(args.out, p, m) for p in args.problems)]
     summary = summarise(args.problems, methods, seeds, args.budget, args.out)
     header = {"command": "python -m benchmarks.high_dim " + " ".join(argv or []),
-              "code": version, "load average at the end": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+              "code": version, "turbo defaults": turbo_defaults(),
+              "load average at the end": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     (args.out / "high_dim.json").write_text(json.dumps({"budget": args.budget, "seeds": list(seeds),
                                                          "header": header, "summary": summary}, indent=1))
     (args.out / "high_dim.md").write_text(markdown(summary, args.budget, seeds, header))

@@ -126,8 +126,9 @@ def test_region_is_centred_and_scaled_by_normalised_length_scales():
     assert (lower >= 0).all() and (upper <= 1).all()  # clipped to the unit cube
 
 
-def test_proposals_stay_inside_the_region_around_the_best_point():
-    s = Turbo(REALS6, n_initial=8, seed=1)
+@pytest.mark.parametrize("acquisition", ["ts", "logei"])
+def test_proposals_stay_inside_the_region_around_the_best_point(acquisition):
+    s = Turbo(REALS6, n_initial=8, seed=1, acquisition=acquisition)
     key = jax.random.key(1)
     state = s.init(1)
     for i in range(4):
@@ -140,6 +141,21 @@ def test_proposals_stay_inside_the_region_around_the_best_point():
     assert np.all(U >= state.lower - 1e-12) and np.all(U <= state.upper + 1e-12)
     assert np.all(state.upper - state.lower < 0.5)  # the region really is small
     assert len(np.unique(U, axis=0)) == 8
+
+
+def test_log_ei_refinement_climbs_and_stays_in_the_box():
+    from bo import gp as gplib
+    from bo.turbo import _log_ei_scores, _refine_log_ei
+
+    X = np.random.default_rng(0).random((20, 6))
+    gp = gplib.fit(X, -np.sum((X - 0.4) ** 2, axis=1))  # the GP's target is maximised
+    lower, upper = np.full(6, 0.5), np.full(6, 0.7)
+    starts = np.random.default_rng(1).uniform(lower, upper, (4, 6))
+    refined, scores = map(np.asarray, _refine_log_ei(gp, starts, lower, upper, space=REALS6, steps=50))
+    assert np.all(refined >= lower - 1e-12) and np.all(refined <= upper + 1e-12)
+    assert np.all(scores >= np.asarray(_log_ei_scores(gp, starts)) - 1e-9)
+    # The target's maximum (0.4) lies below the box: the ascent ends on its lower face.
+    np.testing.assert_allclose(refined, 0.5, atol=0.02)
 
 
 def dataclasses_replace(state, **changes):
@@ -163,9 +179,10 @@ def test_integer_half_width_floor_reaches_both_neighbours():
     np.testing.assert_allclose(at_edge[:2], [0.01, math.log(64 / 63) / math.log(32)], rtol=1e-12)
 
 
-def test_integers_do_not_freeze_in_a_tiny_region():
+@pytest.mark.parametrize("acquisition", ["ts", "logei"])
+def test_integers_do_not_freeze_in_a_tiny_region(acquisition):
     space = Space([Integer(f"w{i}", 0, 40) for i in range(8)])
-    s = Turbo(space, n_initial=6, seed=0)
+    s = Turbo(space, n_initial=6, seed=0, acquisition=acquisition)
     key = jax.random.key(0)
     state = s.init(0)
     U, state = s.ask(key, state, 6)
@@ -195,9 +212,10 @@ def test_closes_in_on_the_optimum_of_an_integer_problem():
 # Batches, pending points, determinism, constraints, conditions
 
 
-def test_batch_is_distinct_and_avoids_pending_and_observed_points():
+@pytest.mark.parametrize("acquisition", ["ts", "logei"])
+def test_batch_is_distinct_and_avoids_pending_and_observed_points(acquisition):
     space = Space([Integer("a", 0, 3), Integer("b", 0, 3), Categorical("c", ["u", "v"])])  # 32 points
-    s = Turbo(space, n_initial=4, seed=2)
+    s = Turbo(space, n_initial=4, seed=2, acquisition=acquisition)
     key = jax.random.key(2)
     state = s.init(2)
     U, state = s.ask(key, state, 4)
@@ -250,7 +268,8 @@ def test_conditional_parameters_stay_pinned_when_inactive():
 def test_bad_options_raise_one_line_errors():
     for options, word in [({"n_initial": 0}, "n_initial"), ({"length_min": 1.0}, "length_min"),
                           ({"perturb_probability": 0.0}, "perturb_probability"), ({"kernel": "x"}, "kernel"),
-                          ({"success_tolerance": 0}, "success_tolerance")]:
+                          ({"success_tolerance": 0}, "success_tolerance"), ({"acquisition": "ei"}, "acquisition"),
+                          ({"n_starts": 0}, "n_starts")]:
         with pytest.raises(SpaceError, match=word):
             Turbo(REALS6, **options)
 
