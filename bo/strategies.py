@@ -373,22 +373,14 @@ class GPSearch:
         joint_gp = gp  # the greedy loop below adds its batch as fantasies; qLogEI takes the batch jointly
         for i in range(n):
             k_shift, k = jax.random.split(jax.random.fold_in(key, i))
-            # A random shift of the Sobol net (Cranley-Patterson rotation): fresh candidates each call.
-            shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
-            raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
-                      else np.ones(len(raw), bool))
+            shifted, raw_ok = _shifted_candidates(k_shift, raw, self.space, constraints)
             greedy = "logei" if self.acquisition == "qlogei" else self.acquisition
             cands, scores = _propose(k, gp, feasibility, jnp.asarray(shifted), jnp.asarray(raw_ok),
                                      jnp.asarray(avoid_p),
                                      jnp.asarray(avoid_mask), self.beta, space=self.space,
                                      acquisition=greedy, n_starts=self.n_starts, steps=self.steps,
                                      mes_samples=self.mes_samples, ts_features=self.ts_features)
-            cands, scores = np.asarray(cands), np.asarray(scores)
-            usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
-            if usable.any():
-                u = cands[np.argmax(usable)]
-            else:
-                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
+            u = _first_usable(k, cands, scores, self.space, avoid_p, avoid_mask, constraints)
             chosen.append(u)
             avoid_p[len(avoid) + i] = u
             avoid_mask[len(avoid) + i] = 1.0
@@ -411,6 +403,24 @@ class GPSearch:
         feasible = constraints.feasible(batch).all() if constraints else True
         repeats = any(_is_duplicate(u, [avoid, batch[:i]]) for i, u in enumerate(batch))
         return list(batch) if feasible and not repeats else list(greedy)
+
+
+def _shifted_candidates(key, raw, space: Space, constraints):
+    """The Sobol candidates under a random shift (Cranley-Patterson rotation: fresh candidates at
+    every call) and which of them, rounded, satisfy the known constraints."""
+    shifted = np.mod(raw + np.asarray(jax.random.uniform(key, (space.dim,))), 1.0)
+    ok = constraints.feasible(np.asarray(space.round(shifted))) if constraints else np.ones(len(raw), bool)
+    return shifted, ok
+
+
+def _first_usable(key, cands, scores, space: Space, avoid_p, avoid_mask, constraints) -> np.ndarray:
+    """The best-ranked candidate with a finite score that satisfies the known constraints, else a
+    random feasible point that repeats no avoided one."""
+    cands, scores = np.asarray(cands), np.asarray(scores)
+    usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
+    if usable.any():
+        return cands[np.argmax(usable)]
+    return _random_new_points(key, space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
 
 
 def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib.GP:
@@ -799,19 +809,12 @@ class MultiObjectiveGPSearch(GPSearch):
         chosen = []
         for i in range(n):
             k_shift, k = jax.random.split(jax.random.fold_in(key, i))
-            shifted = np.mod(raw + np.asarray(jax.random.uniform(k_shift, (self.space.dim,))), 1.0)
-            raw_ok = (constraints.feasible(np.asarray(self.space.round(shifted))) if constraints
-                      else np.ones(len(raw), bool))
+            shifted, raw_ok = _shifted_candidates(k_shift, raw, self.space, constraints)
             cands, scores = _propose_ehvi(tuple(gps), feasibility, jnp.asarray(shifted), jnp.asarray(raw_ok),
                                           jnp.asarray(avoid_p), jnp.asarray(avoid_mask), jnp.asarray(front),
                                           jnp.asarray(reference), space=self.space, n_starts=self.n_starts,
                                           steps=self.steps)
-            cands, scores = np.asarray(cands), np.asarray(scores)
-            usable = np.isfinite(scores) & (constraints.feasible(cands) if constraints else True)
-            if usable.any():
-                u = cands[np.argmax(usable)]
-            else:
-                u = _random_new_points(k, self.space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
+            u = _first_usable(k, cands, scores, self.space, avoid_p, avoid_mask, constraints)
             chosen.append(u)
             avoid_p[len(avoid) + i] = u
             avoid_mask[len(avoid) + i] = 1.0
