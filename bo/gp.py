@@ -2,9 +2,11 @@
 
 Kernels: Matérn 1/2, 3/2, 5/2 and RBF with ARD length scales and an output scale, plus a learned
 Gaussian noise variance with a floor. Inputs live in the unit cube; targets are standardised
-inside `fit`. Hyperparameters are the MAP under dimension-scaled log-normal priors (Hvarfner,
-Hellsten & Nardi 2024, "Vanilla Bayesian optimization performs great in high dimensions"), found
-by L-BFGS-B from the best of many screened starts, on a jitted closed-form value and gradient.
+inside `fit`. Hyperparameters are the MAP under dimension-scaled log-normal priors on the length
+scales (Hvarfner, Hellsten & Nardi 2024, "Vanilla Bayesian optimization performs great in high
+dimensions") and a horseshoe prior on the noise variance (Spearmint's; Snoek, Larochelle & Adams
+2012), found by L-BFGS-B from the best of many screened starts, on a jitted closed-form value
+and gradient.
 
 Observations may carry their own noise variances (`obs_noise`, e.g. the squared standard error
 of a mean over seeds); they are added to the diagonal on top of the learned homoscedastic noise,
