@@ -412,6 +412,9 @@ class GPSearch:
         return chosen, state
 
 
+_LABEL_NOISE = np.exp(-4.0)
+
+
 def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib.GP:
     """A GP on +1 (succeeded) / -1 (failed) labels of every told point; p(success) = Phi(mean / std).
 
@@ -423,6 +426,11 @@ def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib
     ok = np.isfinite(state.y)
     X, labels, mask = gplib.pad(state.X, np.where(ok, 1.0, -1.0))
     mean, std = gplib.standardize(labels, mask)
+    # Labels step from +1 to -1 at the failure boundary; a GP interpolating them with the noise of
+    # a deterministic objective (the floor) rings around the step and lets p(success) rise again
+    # inside the failing region, so the label regression keeps a noise variance of at least
+    # _LABEL_NOISE (least-squares classification, Rasmussen & Williams 2006, sec. 6.5).
+    params = params._replace(log_noise=jnp.maximum(params.log_noise, np.log(_LABEL_NOISE)))
     return gplib.condition(params, jnp.asarray(X), jnp.asarray((labels - mean) / std * mask),
                            jnp.asarray(mask), jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
 
