@@ -423,6 +423,9 @@ def _first_usable(key, cands, scores, space: Space, avoid_p, avoid_mask, constra
     return _random_new_points(key, space, 1, [avoid_p[avoid_mask > 0]], constraints)[0]
 
 
+_LABEL_NOISE = np.exp(-4.0)
+
+
 def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib.GP:
     """A GP on +1 (succeeded) / -1 (failed) labels of every told point; p(success) = Phi(mean / std).
 
@@ -434,6 +437,11 @@ def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib
     ok = np.isfinite(state.y)
     X, labels, mask = gplib.pad(state.X, np.where(ok, 1.0, -1.0))
     mean, std = gplib.standardize(labels, mask)
+    # Labels step from +1 to -1 at the failure boundary; a GP interpolating them with the noise of
+    # a deterministic objective (the floor) rings around the step and lets p(success) rise again
+    # inside the failing region, so the label regression keeps a noise variance of at least
+    # _LABEL_NOISE (least-squares classification, Rasmussen & Williams 2006, sec. 6.5).
+    params = params._replace(log_noise=jnp.maximum(params.log_noise, np.log(_LABEL_NOISE)))
     return gplib.condition(params, jnp.asarray(X), jnp.asarray((labels - mean) / std * mask),
                            jnp.asarray(mask), jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
 
@@ -507,12 +515,20 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
         raw: (r, dim) candidates in the unit cube; raw_ok: (r,) False for infeasible ones.
         avoid, avoid_mask: padded points that must not be proposed again.
 
-    Returns candidates (n_starts + n_starts, dim) and their utilities, best first; candidates
-    that repeat an avoided point score -inf. Refined candidates may violate known constraints:
-    the caller checks.
+    Besides the best raw candidates, the refinement always starts from the incumbent and from
+    copies of it perturbed by 1e-3 (`_local_starts`): once the model is confident, the
+    acquisition's highest peak is usually a narrow one next to the incumbent that no raw
+    candidate lands in, and refining raw candidates alone then proposes far, poor points instead.
+    Optuna's GPSampler warm-starts its local search at the best trial for this reason, and
+    BoTorch's `sample_around_best` perturbs the best points by sigma = 1e-3.
+
+    Returns candidates (2 n_starts + _N_LOCAL_STARTS, dim) and their utilities, best first;
+    candidates that repeat an avoided point score -inf. Refined candidates may violate known
+    constraints: the caller checks.
     """
     raw_rounded = space.round(raw)
     best = gplib.incumbent(gp)
+    local = _local_starts(key, gplib.incumbent_point(gp))
 
     if acquisition == "ts":
         objective_utility = acq.sample_path(key, gp, ts_features)
@@ -542,18 +558,36 @@ def _propose(key, gp, feasibility, raw, raw_ok, avoid, avoid_mask, beta, *, spac
         return u * jnp.exp(log_p) if acquisition in ("ei", "mes") else u + log_p
 
     return _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, space=space, n_starts=n_starts,
-                     steps=steps)
+                     steps=steps, extra_starts=local)
 
 
-def _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, *, space, n_starts, steps):
-    """Score the candidates, refine the best `n_starts` by Adam with straight-through rounding,
-    round, rank (traced inside a jitted caller). Returns candidates and utilities, best first;
-    repeats of avoided points, of earlier candidates and non-finite scores get -inf."""
+_N_LOCAL_STARTS = 4
+_LOCAL_SIGMA = 1e-3
+_ADAM_LR = 0.05
+
+
+def _local_starts(key, x_best):
+    """The incumbent and `_N_LOCAL_STARTS - 1` copies perturbed by N(0, 1e-3^2) per coordinate,
+    clipped to the unit cube: (_N_LOCAL_STARTS, dim) starts of the acquisition's refinement."""
+    noise = _LOCAL_SIGMA * jax.random.normal(jax.random.fold_in(key, 7), (_N_LOCAL_STARTS - 1, x_best.shape[0]))
+    return jnp.clip(jnp.concatenate([x_best[None], x_best[None] + noise]), 0.0, 1.0)
+
+
+def _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, *, space, n_starts, steps, extra_starts=None):
+    """Score the candidates, refine the best `n_starts` (and `extra_starts`, (k, dim), if given)
+    by Adam with straight-through rounding, round, rank (traced inside a jitted caller). Returns
+    candidates and utilities, best first; repeats of avoided points, of earlier candidates and
+    non-finite scores get -inf."""
     raw_values = jnp.where(raw_ok, utility(raw_rounded), -jnp.inf)
     top = jnp.argsort(-raw_values)[:n_starts]
-    x = raw[top]
+    x = raw[top] if extra_starts is None else jnp.concatenate([raw[top], extra_starts])
+    # Extra (local) starts take steps _LOCAL_SIGMA / _ADAM_LR as long: the peak they look for is
+    # narrower than a raw start's first step, which would throw them off it.
+    row_scale = jnp.ones(len(x))
+    if extra_starts is not None:
+        row_scale = row_scale.at[len(top):].set(_LOCAL_SIGMA / _ADAM_LR)
 
-    schedule = optax.cosine_decay_schedule(0.05, steps, alpha=0.02)
+    schedule = optax.cosine_decay_schedule(_ADAM_LR, steps, alpha=0.02)
     opt = optax.adam(schedule)
 
     def objective(x):
@@ -564,7 +598,7 @@ def _maximize(utility, raw, raw_rounded, raw_ok, avoid, avoid_mask, *, space, n_
         g = jax.grad(objective)(x)
         g = jnp.where(jnp.isfinite(g), g, 0.0)
         updates, opt_state = opt.update(g, opt_state)
-        return (jnp.clip(optax.apply_updates(x, updates), 0.0, 1.0), opt_state), None
+        return (jnp.clip(x + row_scale[:, None] * updates, 0.0, 1.0), opt_state), None
 
     (x, _), _ = jax.lax.scan(step, (x, opt.init(x)), None, length=steps)
     refined = space.round(x)
