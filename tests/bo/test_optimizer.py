@@ -210,7 +210,9 @@ def test_joint_qlogei_batch_scores_at_least_the_greedy_batch_it_starts_from(monk
         J, _ = joint.ask(key, state, 4)
         assert qlogei(J) >= qlogei(G) - 1e-9, k
         gaps = np.abs(J[:, None] - J[None]).max(-1) + np.eye(4)
-        assert gaps.min() > 1e-3, gaps  # no two points collapsed onto each other
+        # No two points collapsed onto each other. Points 1e-4..1e-3 apart are legitimate: the
+        # refinement around the incumbent works at that scale (`strategies._LOCAL_SIGMA`).
+        assert gaps.min() > 1e-5, gaps
 
 
 def test_joint_qlogei_batches_satisfy_known_constraints():
