@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 
 from bo import gp
 
@@ -199,3 +200,41 @@ def test_obs_noise_rejects_bad_shapes_and_values():
         gp.fit(np.zeros((3, 1)), np.arange(3.0), obs_noise=np.ones(2))
     with pytest.raises(ValueError, match="obs_noise"):
         gp.fit(np.zeros((3, 1)), np.arange(3.0), obs_noise=np.array([0.1, -1.0, 0.1]))
+
+
+def _yeo_johnson(v, lam):
+    """Yeo & Johnson (2000), eq. 2.1, written out for lambda != 0, 2."""
+    a = np.abs(v)
+    return np.where(v >= 0, ((a + 1) ** lam - 1) / lam, -((a + 1) ** (2 - lam) - 1) / (2 - lam))
+
+
+def test_power_transform_squashes_poor_outliers_and_follows_the_closed_form():
+    rng = np.random.default_rng(0)
+    y = -rng.lognormal(0.0, 2.0, 60)  # maximised targets with a long tail of poor values
+    z, slope = gp.power_transform(y)
+    v = (y - y.mean()) / y.std()
+    lam = scipy.stats.yeojohnson_normmax(v)
+    assert lam > 1
+    np.testing.assert_allclose(z, _yeo_johnson(v, lam), rtol=1e-10)
+    assert np.all(np.diff(z[np.argsort(y)]) > 0)  # monotone: the best target stays the best
+    assert abs(scipy.stats.skew(z)) < 0.5 * abs(scipy.stats.skew(y))
+    h = 1e-6 * y.std()  # slope = dz/dy, checked by central differences at the fitted lambda
+    fd = (_yeo_johnson((y + h - y.mean()) / y.std(), lam) - _yeo_johnson((y - h - y.mean()) / y.std(), lam)) / (2 * h)
+    np.testing.assert_allclose(slope, fd, rtol=1e-5)
+
+
+def test_power_transform_never_squashes_the_best_targets():
+    """lambda < 1 would compress the upper tail; it is held at 1, the identity on standardised y."""
+    y = np.r_[np.zeros(20), 1.0, 2.0, 50.0]  # one outstanding target
+    v = (y - y.mean()) / y.std()
+    assert scipy.stats.yeojohnson_normmax(v) < 1
+    z, slope = gp.power_transform(y)
+    np.testing.assert_allclose(z, v, atol=1e-12)
+    np.testing.assert_allclose(slope, 1 / y.std())
+
+
+def test_power_transform_is_the_identity_on_degenerate_targets():
+    for y in (np.array([1.0, 2.0]), np.full(5, 3.0), np.array([1.0, 1.0, 2.0, 2.0])):
+        z, slope = gp.power_transform(y)
+        np.testing.assert_array_equal(z, y)
+        np.testing.assert_array_equal(slope, np.ones_like(y))

@@ -295,10 +295,10 @@ def test_joint_qlogei_batches_avoid_where_trials_failed(monkeypatch):
     state = strategy.tell(strategy.init(0), U, [fails_on_the_left(u) for u in U])
 
     def deep_in_failing_region():
-        batches = [strategy.ask(jax.random.key(k), state, 4)[0] for k in range(3)]
+        batches = [strategy.ask(jax.random.key(k), state, 4)[0] for k in range(8)]
         return int(sum((B[:, 0] < 0.2).sum() for B in batches))
 
-    weighted = deep_in_failing_region()
+    weighted = deep_in_failing_region()  # of 32 proposals
     monkeypatch.setattr(strategies, "_failure_model", lambda *args: None)  # control: failures ignored
     ignored = deep_in_failing_region()
-    assert weighted <= 3 and 2 * weighted <= ignored, (weighted, ignored)
+    assert weighted <= 8 and 2 * weighted <= ignored, (weighted, ignored)
