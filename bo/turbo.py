@@ -167,6 +167,8 @@ class Turbo:
             region; see the module docstring).
         kernel: GP kernel, one of `bo.gp.KERNELS`.
         noise: learn a noise variance (False pins it at the floor).
+        power_transform: model the Yeo-Johnson transform of the run's values, as `GPSearch` does
+            (`bo.gp.power_transform`).
         fit_restarts, fit_refine, refit_growth: the hyperparameter fit's schedule, as in
             `bo.strategies.GPSearch`: a cold fit with `fit_restarts` screened starts whenever
             the run's data enter a new capacity bucket, a warm refinement when they have grown
@@ -188,6 +190,7 @@ class Turbo:
     acquisition: str = "ts"
     kernel: str = "matern52"
     noise: bool = True
+    power_transform: bool = True
     fit_restarts: int = 16
     fit_refine: int = 2
     refit_growth: float = 1 / 64
@@ -330,6 +333,8 @@ class Turbo:
         run_values = state.values[state.run_start:]
         ok = np.isfinite(run_values)
         X, y = run_X[ok], -run_values[ok]  # the one sign flip: the GP's target is maximised
+        if self.power_transform:
+            y = gplib.power_transform(y)[0]
         cap = gplib.capacity(len(X) + extra)
         Xp, yp, mask = gplib.pad(X, y, cap)
         mean, std = gplib.standardize(yp, mask)
