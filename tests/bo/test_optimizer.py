@@ -302,3 +302,29 @@ def test_joint_qlogei_batches_avoid_where_trials_failed(monkeypatch):
     monkeypatch.setattr(strategies, "_failure_model", lambda *args: None)  # control: failures ignored
     ignored = deep_in_failing_region()
     assert weighted <= 8 and 2 * weighted <= ignored, (weighted, ignored)
+
+
+def test_power_transform_carries_known_noise_by_the_delta_method(monkeypatch):
+    """The GP sees the transformed targets, and each known noise variance times (dz/dy)^2."""
+    from bo import gp as gplib
+    from bo import strategies
+
+    U = strategies.sobol_points(2, 0, 16, 0)
+    values = np.exp(4.0 * U[:, 0]) + U[:, 1]  # heavy upper tail of values: lambda > 1 for -values
+    noise = 0.01 * values
+    strategy = strategies.GPSearch(Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)]))
+    state = strategy.tell(strategy.init(0), U, values, noise=noise)
+    seen = {}
+    condition = gplib.condition
+
+    def spy(params, X, y, mask, y_mean, y_std, kernel="matern52", obs_noise=None):
+        seen.update(y=np.asarray(y), y_std=float(y_std), obs_noise=np.asarray(obs_noise))
+        return condition(params, X, y, mask, y_mean, y_std, kernel=kernel, obs_noise=obs_noise)
+
+    monkeypatch.setattr(strategies.gplib, "condition", spy)
+    strategy.ask(jax.random.key(0), state, 1)
+    z, slope = gplib.power_transform(-values)
+    assert slope.max() > 2 * slope.min()  # a real transform, not the identity
+    np.testing.assert_allclose(seen["y"][:16], (z - z.mean()) / z.std(), atol=1e-12)
+    np.testing.assert_allclose(seen["obs_noise"][:16], noise * slope ** 2 / z.std() ** 2, rtol=1e-10)
+    assert seen["y_std"] == pytest.approx(z.std())
