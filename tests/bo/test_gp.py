@@ -210,17 +210,27 @@ def _yeo_johnson(v, lam):
 
 def test_power_transform_squashes_poor_outliers_and_follows_the_closed_form():
     rng = np.random.default_rng(0)
-    y = -rng.lognormal(0.0, 2.0, 60)  # maximised targets with a long tail of poor values
+    y = -rng.lognormal(0.0, 0.5, 60)  # maximised targets with a tail of poor values
     z, slope = gp.power_transform(y)
     v = (y - y.mean()) / y.std()
     lam = scipy.stats.yeojohnson_normmax(v)
-    assert lam > 1
+    assert 1 < lam < 2
     np.testing.assert_allclose(z, _yeo_johnson(v, lam), rtol=1e-10)
     assert np.all(np.diff(z[np.argsort(y)]) > 0)  # monotone: the best target stays the best
     assert abs(scipy.stats.skew(z)) < 0.5 * abs(scipy.stats.skew(y))
     h = 1e-6 * y.std()  # slope = dz/dy, checked by central differences at the fitted lambda
     fd = (_yeo_johnson((y + h - y.mean()) / y.std(), lam) - _yeo_johnson((y - h - y.mean()) / y.std(), lam)) / (2 * h)
     np.testing.assert_allclose(slope, fd, rtol=1e-5)
+
+
+def test_power_transform_compresses_poor_outliers_at_most_logarithmically():
+    """lambda is held at 2: below the mean, -log(1 - v); above it, ((1 + v)^2 - 1) / 2."""
+    y = -np.r_[np.linspace(0.0, 1.0, 30), 1e3, 1e4]  # two disastrous values
+    v = (y - y.mean()) / y.std()
+    assert scipy.stats.yeojohnson_normmax(v) > 2
+    z, slope = gp.power_transform(y)
+    np.testing.assert_allclose(z, np.where(v >= 0, ((1 + v) ** 2 - 1) / 2, -np.log1p(-v)), rtol=1e-12)
+    np.testing.assert_allclose(slope, np.where(v >= 0, 1 + v, 1 / (1 - v)) / y.std(), rtol=1e-12)
 
 
 def test_power_transform_never_squashes_the_best_targets():
