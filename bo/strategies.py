@@ -240,7 +240,7 @@ class GPSearch:
             exponent refitted at every ask; known noise variances follow by the delta method)
             instead of the values themselves. It leaves near-normal values almost unchanged and
             tames heavy tails: on the suite's Rosenbrock and Styblinski-Tang it cut the median
-            regret at 100 evaluations 4.3x and 2.2x (`benchmarks/results/suite_power_transform.md`).
+            regret at 100 evaluations 2.8x and 2.2x (`benchmarks/results/suite_power_transform.md`).
         beta: UCB exploration weight (utility = mean + sqrt(beta) std).
         raw_samples: Sobol candidates scored before gradient refinement.
         n_starts: best candidates refined by gradient ascent.
