@@ -401,6 +401,26 @@ def condition(params: GPParams, X, y, mask, y_mean, y_std, kernel: str = "matern
     return GP(X, y * mask, mask, params, L_inv, alpha, y_mean, y_std, kernel, obs_noise)
 
 
+def add_fantasies(gp: GP, U, fantasy: str = "believer") -> GP:
+    """The GP reconditioned, hyperparameters fixed, with points U (k, d) in its first k free padded
+    rows and fantasised standardised targets: their posterior mean ("believer", Kriging believer)
+    or the lowest target so far ("liar", constant liar at the worst value; Ginsbourger, Le Riche
+    & Carraro 2010). Pending points and earlier members of a batch enter this way."""
+    U = np.asarray(U, np.float64).reshape(-1, gp.X.shape[1])
+    X, y, mask = np.array(gp.X), np.array(gp.y), np.array(gp.mask)
+    start = int(mask.sum())
+    if start + len(U) > len(mask):
+        raise ValueError(f"{len(U)} fantasies do not fit: {len(mask) - start} free rows of {len(mask)}")
+    if fantasy == "liar":
+        target = np.full(len(U), np.min(y[mask > 0]))
+    else:
+        target = np.asarray(posterior(gp, jnp.asarray(U))[0])
+    rows = slice(start, start + len(U))
+    X[rows], y[rows], mask[rows] = U, target, 1.0
+    return condition(gp.params, jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask), gp.y_mean, gp.y_std,
+                     kernel=gp.kernel, obs_noise=gp.obs_noise)
+
+
 def power_transform(y):
     """Yeo-Johnson transform of observed targets, to be standardised and modelled instead of them.
 

@@ -369,15 +369,12 @@ class GPSearch:
         avoid = np.vstack([state.X, pending])
         avoid_cap = gplib.capacity(len(avoid) + n)
         avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), avoid_cap)
-        n_real = len(X)
         # Pending points enter as fantasies (Kriging believer or constant liar).
         fantasies = list(pending)
         gp = gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
                              jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel, obs_noise=obs_noise)
         if fantasies:
-            gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, np.asarray(fantasies), self.kernel,
-                                              self.fantasy)
-            n_real += len(fantasies)
+            gp = gplib.add_fantasies(gp, np.asarray(fantasies), self.fantasy)
         raw = _raw_points(self.space.dim, self.raw_samples)
         chosen = []
         joint_gp = gp  # the greedy loop below adds its batch as fantasies; qLogEI takes the batch jointly
@@ -395,8 +392,7 @@ class GPSearch:
             avoid_p[len(avoid) + i] = u
             avoid_mask[len(avoid) + i] = 1.0
             if i + 1 < n:
-                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, u[None], self.kernel, self.fantasy)
-                n_real += 1
+                gp = gplib.add_fantasies(gp, u[None], self.fantasy)
         if self.acquisition == "qlogei":
             chosen = self._joint_batch(key, joint_gp, feasibility, raw, np.asarray(chosen), avoid, constraints)
         return chosen, state
@@ -454,21 +450,6 @@ def _failure_model(state: GPState, params: gplib.GPParams, kernel: str) -> gplib
     params = params._replace(log_noise=jnp.maximum(params.log_noise, np.log(_LABEL_NOISE)))
     return gplib.condition(params, jnp.asarray(X), jnp.asarray((labels - mean) / std * mask),
                            jnp.asarray(mask), jnp.asarray(mean), jnp.asarray(std), kernel=kernel)
-
-
-def _add_fantasies(gp, Xp, ys, mask, start, U, kernel, fantasy="believer"):
-    """Append points with a fantasised target and recondition: the posterior mean ("believer")
-    or the worst target observed so far ("liar")."""
-    Xp, ys, mask = np.array(Xp), np.array(ys), np.array(mask)
-    if fantasy == "liar":
-        target = np.full(len(U), np.min(ys[:start]))
-    else:
-        target = np.asarray(gplib.posterior(gp, jnp.asarray(U))[0])
-    rows = slice(start, start + len(U))
-    Xp[rows], ys[rows], mask[rows] = U, target, 1.0
-    gp = gplib.condition(gp.params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
-                         gp.y_mean, gp.y_std, kernel=kernel, obs_noise=gp.obs_noise)
-    return gp, Xp, ys, mask
 
 
 @functools.lru_cache(maxsize=32)
@@ -814,7 +795,7 @@ class MultiObjectiveGPSearch(GPSearch):
         X, Y = state.X[ok], state.Y[ok]
         cap = gplib.capacity(len(X) + len(pending) + n)
         previous = state.objective_params or (None,) * self.objectives
-        gps, data, fitted = [], [], []
+        gps, fitted = [], []
         for j in range(self.objectives):
             Xp, yp, mask = gplib.pad(X, -Y[:, j], cap)  # the GPs model -value, as `GPSearch` does
             mean, std = gplib.standardize(yp, mask)
@@ -827,7 +808,6 @@ class MultiObjectiveGPSearch(GPSearch):
             gps.append(gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
                                        jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel,
                                        obs_noise=obs_noise))
-            data.append((Xp, ys, mask))
         if any(a is not b for a, b in zip(fitted, previous)):
             state = dataclasses.replace(state, objective_params=tuple(fitted), fit_capacity=cap, fit_n=len(X))
         feasibility = None if ok.all() else _failure_model(state, fitted[0], self.kernel)
@@ -845,10 +825,9 @@ class MultiObjectiveGPSearch(GPSearch):
         def add_fantasies(U):
             nonlocal n_real, n_front
             outcome = np.empty((len(U), self.objectives))
-            for j, (gp, (Xp, ys, mask)) in enumerate(zip(gps, data)):
-                gp, Xp, ys, mask = _add_fantasies(gp, Xp, ys, mask, n_real, U, self.kernel, self.fantasy)
-                gps[j], data[j] = gp, (Xp, ys, mask)
-                outcome[:, j] = -(float(gp.y_mean) + float(gp.y_std) * ys[n_real:n_real + len(U)])
+            for j, gp in enumerate(gps):
+                gps[j] = gp = gplib.add_fantasies(gp, U, self.fantasy)
+                outcome[:, j] = -(float(gp.y_mean) + float(gp.y_std) * np.asarray(gp.y[n_real:n_real + len(U)]))
             front[n_front:n_front + len(U)] = outcome
             n_real, n_front = n_real + len(U), n_front + len(U)
 

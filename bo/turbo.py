@@ -417,7 +417,7 @@ class Turbo:
         the GP as Kriging-believer fantasies (their posterior mean), so LogEI looks elsewhere."""
         cands, valid = self._candidate_pool(stages, avoid, n, constraints)
         if len(pending):
-            gp = _believe(gp, pending)
+            gp = gplib.add_fantasies(gp, pending)
         box = (jnp.asarray(lower), jnp.asarray(upper))
         chosen = []
         for _ in range(n):
@@ -437,7 +437,7 @@ class Turbo:
             chosen.append(u)
             valid &= np.max(np.abs(cands - u), axis=1) > _DUPLICATE_TOL
             if len(chosen) < n:
-                gp = _believe(gp, u[None])
+                gp = gplib.add_fantasies(gp, u[None])
         return chosen
 
     def _candidate_pool(self, stages, avoid, n: int, constraints):
@@ -520,17 +520,6 @@ def _refine_log_ei(gp: gplib.GP, starts, lower, upper, *, space: Space, steps: i
     (z, _), _ = jax.lax.scan(step, (z0, opt.init(z0)), None, length=steps)
     x = space.round(lower + width * z)
     return x, _log_ei_scores(gp, x)
-
-
-def _believe(gp: gplib.GP, U) -> gplib.GP:
-    """The GP reconditioned with points U (k, dim) added at their posterior mean (Kriging
-    believer), in its first free padded rows (the caller's fit left room for them)."""
-    X, y, mask = np.array(gp.X), np.array(gp.y), np.array(gp.mask)
-    start = int(mask.sum())
-    rows = slice(start, start + len(U))
-    X[rows], y[rows], mask[rows] = U, np.asarray(gplib.posterior(gp, jnp.asarray(U))[0]), 1.0
-    return gplib.condition(gp.params, jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask), gp.y_mean, gp.y_std,
-                           kernel=gp.kernel)
 
 
 @partial(jax.jit, static_argnames="n_features")

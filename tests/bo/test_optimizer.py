@@ -229,17 +229,19 @@ def test_constant_liar_fantasises_the_worst_value_and_builds_valid_batches():
     import jax.numpy as jnp
 
     from bo import gp as gplib
-    from bo.strategies import _add_fantasies
 
     X = np.random.default_rng(0).random((6, 2))
     y = np.sin(5 * X[:, 0])
-    Xp, yp, mask = gplib.pad(X, y)
-    model = gplib.fit(X, y)
+    model = gplib.fit(X, y)  # standardised targets in rows 0-5 of a 16-row capacity
     U = np.array([[0.5, 0.5], [0.1, 0.9]])
-    _, _, ys, _ = _add_fantasies(model, Xp, yp, mask, 6, U, model.kernel, "liar")
-    assert ys[6] == ys[7] == y.min()
-    _, _, ys, _ = _add_fantasies(model, Xp, yp, mask, 6, U, model.kernel, "believer")
-    np.testing.assert_allclose(ys[6:8], gplib.posterior(model, jnp.asarray(U))[0])
+    liar = gplib.add_fantasies(model, U, "liar")
+    assert liar.y[6] == liar.y[7] == model.y[:6].min() and liar.mask.sum() == 8
+    np.testing.assert_array_equal(liar.X[6:8], U)
+    believer = gplib.add_fantasies(model, U, "believer")
+    np.testing.assert_allclose(believer.y[6:8], gplib.posterior(model, jnp.asarray(U))[0])
+    np.testing.assert_allclose(gplib.posterior(believer, jnp.asarray(U))[0], believer.y[6:8], atol=1e-4)
+    with pytest.raises(ValueError, match="11 fantasies do not fit: 10 free rows"):
+        gplib.add_fantasies(model, np.random.default_rng(1).random((11, 2)))
     result = bo.minimize(mixed_objective, MIXED, budget=14, seed=3, n_initial=6, batch_size=4,
                          fantasy="liar")
     _check_valid_and_distinct(result.xs)
