@@ -668,7 +668,7 @@ def main(argv=None) -> int:
     ap.add_argument("--table-only", action="store_true", help="build the table from the runs "
                     "on disk, run nothing")
     ap.add_argument("--table-methods", nargs="+", choices=list(METHODS), metavar="METHOD",
-                    help="methods in the table (default: those run)")
+                    help="methods in the table (default: every method with runs on disk)")
     ap.add_argument("--import-sample-efficiency", type=Path, metavar="JSON",
                     help="first copy the botorch-logei runs of this sample_efficiency cache")
     ap.add_argument("--min-seeds", type=int, default=5, help="runs a cell needs to take part "
@@ -705,9 +705,14 @@ def main(argv=None) -> int:
                        cache_dir=cache_dir)
         print(f"{made} runs made (load average before: {load[0]:.2f})", flush=True)
 
-    table_methods = list(args.table_methods or runnable)
-    problems = {p: make_problem(p, cache_dir=cache_dir) for p in problem_names}
-    runs = collect(root, problem_names, table_methods)
+    # The table covers every run on disk, not only this invocation's subset, so that topping up
+    # one cell never drops the others from the report.
+    on_disk = collect(root, PROBLEMS, list(METHODS))
+    table_methods = list(args.table_methods or [m for m in METHODS if any(
+        on_disk[(p, m)] for p in PROBLEMS)])
+    table_problems = [p for p in PROBLEMS if any(on_disk[(p, m)] for m in table_methods)]
+    problems = {p: make_problem(p, cache_dir=cache_dir) for p in table_problems}
+    runs = {(p, m): on_disk[(p, m)] for p in table_problems for m in table_methods}
     runs = {k: [r for r in v if r["seed"] in seeds] for k, v in runs.items()}
     budgets = sorted({b for b in (50, budget) if b <= budget})
     codes = sorted({r.get("code", "?") for v in runs.values() for r in v})

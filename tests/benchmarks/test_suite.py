@@ -36,6 +36,12 @@ def test_tiny_suite_writes_runs_resumes_and_reports(tmp_path, monkeypatch, capsy
     assert "Mann-Whitney" in table
     assert (tmp_path / "suite_regret.png").stat().st_size > 0
 
+    # Topping up one cell still reports every cell on disk.
+    assert suite.main(["--methods", "random", "--problems", "branin", "--seeds", "3", "--budget", "6",
+                       "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "suite.md").read_text()
+    assert "| sobol |" in table and "levy (6-d)" in table and "branin (2-d)" in table
+
 
 def test_regret_is_the_prefix_minimum_minus_the_optimum():
     records = [{"budget": 4, "best_so_far": [5.0, 3.0, 3.0, 1.0]},
