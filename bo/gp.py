@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
-import scipy.stats
 import threadpoolctl
 
 jax.config.update("jax_enable_x64", True)
@@ -425,7 +424,7 @@ def power_transform(y):
     """Yeo-Johnson transform of observed targets, to be standardised and modelled instead of them.
 
     The targets are standardised, then mapped by Yeo & Johnson's (2000) power transform with the
-    exponent lambda that makes them most normal (maximum likelihood, `scipy.stats.yeojohnson`), as
+    exponent lambda that makes them most normal (maximum likelihood, as `scipy.stats.yeojohnson`), as
     HEBO does (Cowen-Rivers et al. 2022, "HEBO: pushing the limits of sample-efficient
     hyper-parameter optimisation", JAIR 74). A stationary GP fits heavy-tailed targets badly: on
     Rosenbrock a few values 1e4 times the rest set the output scale, and the small differences
@@ -456,12 +455,34 @@ def power_transform(y):
         return identity
     v = (y - y.mean()) / scale
     with np.errstate(all="ignore"):
-        lam = min(max(float(scipy.stats.yeojohnson_normmax(v)), 1.0), 2.0)
-        z = scipy.stats.yeojohnson(v, lmbda=lam)
+        lam = _yeo_johnson_lambda(v)
+        z = _yeo_johnson(v, lam)
         slope = np.where(v >= 0, (1.0 + np.abs(v)) ** (lam - 1.0), (1.0 + np.abs(v)) ** (1.0 - lam)) / scale
     if not (np.all(np.isfinite(z)) and np.all(np.isfinite(slope)) and np.all(slope > 0)):
         return identity
     return z, slope
+
+
+def _yeo_johnson(v, lam: float):
+    """Yeo & Johnson's transform of v at an exponent lam in [1, 2] (through expm1 and log1p, exact
+    at lam = 2 and accurate near it)."""
+    log_a = np.log1p(np.abs(v))
+    down = log_a if lam == 2.0 else np.expm1((2.0 - lam) * log_a) / (2.0 - lam)
+    return np.where(v >= 0, np.expm1(lam * log_a) / lam, -down)
+
+
+def _yeo_johnson_lambda(v) -> float:
+    """The maximum-likelihood exponent in [1, 2]: the profile log-likelihood of Yeo & Johnson
+    (2000), concave in lambda, maximised by bounded Brent. (`scipy.stats.yeojohnson_normmax`
+    finds the unconstrained maximum, 15 times slower: 10 ms at every ask.)"""
+    jacobian = float(np.sum(np.sign(v) * np.log1p(np.abs(v))))
+
+    def negative_llf(lam):
+        return 0.5 * len(v) * np.log(np.var(_yeo_johnson(v, lam))) - (lam - 1.0) * jacobian
+
+    inner = scipy.optimize.minimize_scalar(negative_llf, bounds=(1.0, 2.0), method="bounded",
+                                           options={"xatol": 1e-7}).x
+    return min((1.0, float(inner), 2.0), key=negative_llf)  # Brent stops just short of a bound
 
 
 def standardize(y, mask):

@@ -230,54 +230,55 @@ class Space:
         u = np.clip(np.asarray(u, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
         if self.conditions:
             u = np.asarray(self.round(u))
-        points = []
-        for row in u:
-            point = {}
-            for p, s in zip(self.params, self.slices):
-                if isinstance(p, Categorical):
-                    point[p.name] = p.choices[int(np.argmax(row[s]))]
-                    continue
-                lo, hi = self._lo[s.start], self._hi[s.start]
-                x = lo + row[s.start] * (hi - lo)
-                x = math.exp(x) if p.log else x
-                if isinstance(p, Integer):
-                    point[p.name] = int(min(max(round(x), p.low), p.high))
-                else:
-                    point[p.name] = float(min(max(x, p.low), p.high))
-            points.append(point)
-        return points
+        columns = []  # decoded column by column: known constraints decode thousands of candidates
+        for p, s in zip(self.params, self.slices):
+            if isinstance(p, Categorical):
+                columns.append([p.choices[i] for i in np.argmax(u[:, s], axis=1)])
+                continue
+            lo, hi = self._lo[s.start], self._hi[s.start]
+            x = lo + u[:, s.start] * (hi - lo)
+            x = np.exp(x) if p.log else x
+            if isinstance(p, Integer):
+                columns.append(np.clip(np.round(x), p.low, p.high).astype(np.int64).tolist())
+            else:
+                columns.append(np.clip(x, p.low, p.high).tolist())
+        return [dict(zip(self.names, values)) for values in zip(*columns)]
 
     def round(self, u):
-        """Snap unit-cube vectors, shape (..., dim), to the nearest encodable point (jittable).
+        """Snap unit-cube vectors, shape (..., dim), to the nearest encodable point (jittable;
+        numpy arrays are rounded with numpy).
 
         Integers round in their own (possibly logarithmic) scale; a categorical block becomes the
         one-hot vector of its largest coordinate; reals pass through; inactive parameters (see
         `conditions`) go to their lower bound.
         """
-        u = jnp.clip(u, 0.0, 1.0)
+        xp = np if isinstance(u, (np.ndarray, float, list)) else jnp  # numpy in, numpy out: no dispatches
+        u = xp.clip(xp.asarray(u, dtype=float) if xp is np else u, 0.0, 1.0)
         kind, lo, hi, log = self._kind, self._lo, self._hi, self._log
         if not (kind != 0).any():
             return u
         span = np.where(hi > lo, hi - lo, 1.0)
         x = lo + u * (hi - lo)
-        value = jnp.where(log, jnp.exp(x), x)
-        rounded = jnp.round(value)
+        value = xp.where(log, xp.exp(x), x)
+        rounded = xp.round(value)
         lo_v = np.where(log, np.exp(lo), lo)
         hi_v = np.where(log, np.exp(hi), hi)
-        rounded = jnp.clip(rounded, np.round(lo_v), np.round(hi_v))
-        back = (jnp.where(log, jnp.log(jnp.maximum(rounded, 1e-300)), rounded) - lo) / span
-        back = jnp.where(hi > lo, back, 0.5)
-        out = jnp.where(kind == 1, back, u)
+        rounded = xp.clip(rounded, np.round(lo_v), np.round(hi_v))
+        back = (xp.where(log, xp.log(xp.maximum(rounded, 1e-300)), rounded) - lo) / span
+        back = xp.where(hi > lo, back, 0.5)
+        out = xp.where(kind == 1, back, u)
         if (kind == 2).any():
             for start in sorted(set(self._group[kind == 2].tolist())):
                 idx = np.flatnonzero(self._group == start)
-                block = u[..., idx]
-                onehot = (jnp.arange(len(idx)) == jnp.argmax(block, axis=-1)[..., None]).astype(u.dtype)
-                out = out.at[..., idx].set(onehot)
+                onehot = (np.arange(len(idx)) == xp.argmax(u[..., idx], axis=-1)[..., None]).astype(u.dtype)
+                if xp is np:
+                    out[..., idx] = onehot
+                else:
+                    out = out.at[..., idx].set(onehot)
         if self.conditions:
             has = self._controller >= 0
             controller_value = rounded[..., np.where(has, self._controller, 0)]
-            out = jnp.where(has & (controller_value < self._minimum), self._inactive, out)
+            out = xp.where(has & (controller_value < self._minimum), self._inactive, out)
         return out
 
     def round_straight_through(self, u):

@@ -49,7 +49,7 @@ from ntbo import results as report_mod
 from ntbo.config import SearchConfig, as_config
 from ntbo.errors import ConfigError
 from ntbo.executors import Executor, open_executor
-from ntbo.space import build_space, check_constraints, lr_of, require_fpga, topology_of
+from ntbo.space import build_space, check_constraints, layer_widths, lr_of, require_fpga, topology_of
 from ntbo.storage import Study, Trial
 
 STUDY_FILE = "study.db"
@@ -199,12 +199,11 @@ def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.O
 
         def resource_excess(point):
             """How far the topology is over its budget (<= 0 when it fits)."""
-            topology = topology_of(point, config.space)
             excess = []
             if limits.max_neurons is not None:
-                excess.append(sum(topology.layers) - limits.max_neurons)
+                excess.append(sum(layer_widths(point, config.space)) - limits.max_neurons)
             if limits.max_dsp is not None:
-                excess.append(dsp(topology) - limits.max_dsp)
+                excess.append(dsp(topology_of(point, config.space)) - limits.max_dsp)
             return max(excess)
 
         constraints.append(resource_excess)

@@ -35,19 +35,22 @@ def build_space(space: SpaceConfig) -> bo.Space:
     return bo.Space(params, conditions)
 
 
-def topology_of(point: dict, space: SpaceConfig) -> nets.Topology:
-    """The network a point describes (zero widths and widths beyond the depth dropped)."""
+def layer_widths(point: dict, space: SpaceConfig) -> tuple[int, ...]:
+    """The widths of the hidden layers a point has (zero widths and widths beyond the depth
+    dropped), input side first."""
     d_min, d_max = space.depth
     widths = [int(point[f"width_{i + 1}"]) for i in range(d_max)]
     if space.encoding == "depth":
-        depth = int(point.get("depth", d_min))
-        widths = widths[:depth]
-    else:
-        widths = [w if w >= space.width[0] else 0 for w in widths]
+        return tuple(w for w in widths[:int(point.get("depth", d_min))] if w > 0)
+    return tuple(w for w in widths if w >= max(space.width[0], 1))
+
+
+def topology_of(point: dict, space: SpaceConfig) -> nets.Topology:
+    """The network a point describes (see `layer_widths`)."""
     activation = space.activation
     if isinstance(activation, tuple):
         activation = point.get("activation", activation[0])
-    return nets.Topology(tuple(w for w in widths if w > 0), activation)
+    return nets.Topology(layer_widths(point, space), activation)
 
 
 def lr_of(point: dict, space: SpaceConfig, default: float) -> float:

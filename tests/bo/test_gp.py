@@ -215,12 +215,24 @@ def test_power_transform_squashes_poor_outliers_and_follows_the_closed_form():
     v = (y - y.mean()) / y.std()
     lam = scipy.stats.yeojohnson_normmax(v)
     assert 1 < lam < 2
-    np.testing.assert_allclose(z, _yeo_johnson(v, lam), rtol=1e-10)
+    np.testing.assert_allclose(z, _yeo_johnson(v, lam), rtol=1e-7)  # both lambdas to ~1e-9
     assert np.all(np.diff(z[np.argsort(y)]) > 0)  # monotone: the best target stays the best
     assert abs(scipy.stats.skew(z)) < 0.5 * abs(scipy.stats.skew(y))
     h = 1e-6 * y.std()  # slope = dz/dy, checked by central differences at the fitted lambda
     fd = (_yeo_johnson((y + h - y.mean()) / y.std(), lam) - _yeo_johnson((y - h - y.mean()) / y.std(), lam)) / (2 * h)
     np.testing.assert_allclose(slope, fd, rtol=1e-5)
+
+
+def test_power_transform_exponent_is_scipys_maximum_likelihood_held_in_1_2():
+    rng = np.random.default_rng(1)
+    for sigma in (0.2, 0.5, 1.0, 2.0):
+        for sign in (-1, 1):  # poor tails (lambda > 1) and outstanding targets (lambda < 1)
+            v = sign * rng.lognormal(0.0, sigma, 40)
+            v = (v - v.mean()) / v.std()
+            expected = min(max(scipy.stats.yeojohnson_normmax(v), 1.0), 2.0)
+            assert gp._yeo_johnson_lambda(v) == pytest.approx(expected, abs=1e-6)
+            np.testing.assert_allclose(gp._yeo_johnson(v, expected), scipy.stats.yeojohnson(v, expected),
+                                       rtol=1e-12, atol=1e-14)
 
 
 def test_power_transform_compresses_poor_outliers_at_most_logarithmically():

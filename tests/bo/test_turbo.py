@@ -284,7 +284,8 @@ def test_beats_random_search_on_levy10():
     from benchmarks.functions import Levy
 
     fn = Levy(10)
-    turbo = [bo.minimize(fn.from_params, fn.space(), 80, method="turbo", seed=s).fun for s in range(5)]
-    rand = [bo.minimize(fn.from_params, fn.space(), 80, method="random", seed=s).fun for s in range(5)]
-    # One-sided Mann-Whitney over 5 vs 5 runs: fails unless TuRBO's best values rank clearly lower.
+    turbo = [bo.minimize(fn.from_params, fn.space(), 80, method="turbo", seed=s).fun for s in range(8)]
+    rand = [bo.minimize(fn.from_params, fn.space(), 80, method="random", seed=s).fun for s in range(8)]
+    # One-sided Mann-Whitney over 8 vs 8 runs: fails unless TuRBO's best values rank clearly lower.
+    # (5 vs 5 let one slow seed, 29 to 42 depending on float rounding, fail it.)
     assert mannwhitneyu(turbo, rand, alternative="less").pvalue < 0.05, (turbo, rand)
