@@ -262,6 +262,10 @@ class GPSearch:
             Le Riche & Carraro 2010).
         mc_samples: quasi-Monte Carlo samples of the joint posterior in qLogEI (scrambled Sobol
             base samples, fixed while one batch is optimised).
+        min_capacity: pad the data to at least this many rows (rounded up to a capacity bucket).
+            Each new bucket compiles the fit and the proposal afresh (seconds); a run that knows
+            its size compiles once. The fit schedule still follows the data's own bucket, so
+            results are the same up to float rounding; an ask costs more at a larger padding.
         seed: seeds the initial design and the fit's random starts.
     """
 
@@ -282,6 +286,7 @@ class GPSearch:
     ts_features: int = 1024
     fantasy: str = "believer"
     mc_samples: int = 512
+    min_capacity: int = 0
     seed: int = 0
 
     def __post_init__(self):
@@ -334,11 +339,10 @@ class GPSearch:
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
-    def _hyperparameters(self, previous, fit_capacity, fit_n, Xp, ys, mask, obs_noise, n_obs):
-        """MAP hyperparameters on the schedule: a cold fit in a new capacity bucket, a warm
-        refinement once the data grew by `refit_growth`, else `previous` itself (same object)."""
-        cap = len(Xp)
-        if previous is None or fit_capacity != cap:
+    def _hyperparameters(self, previous, fit_capacity, bucket, fit_n, Xp, ys, mask, obs_noise, n_obs):
+        """MAP hyperparameters on the schedule: a cold fit when the data enter a new capacity
+        bucket, a warm refinement once they grew by `refit_growth`, else `previous` itself."""
+        if previous is None or fit_capacity != bucket:
             return gplib.fit_params(Xp, ys, mask, self.kernel, self.noise, restarts=self.fit_restarts,
                                     refine=self.fit_refine, seed=self.seed + n_obs, obs_noise=obs_noise)
         if n_obs - fit_n >= self.refit_growth * n_obs:
@@ -353,21 +357,22 @@ class GPSearch:
         if self.power_transform:
             y, slope = gplib.power_transform(y)
             noise = None if noise is None else noise * slope ** 2
-        cap = gplib.capacity(len(X) + len(pending) + n)
+        bucket = gplib.capacity(len(X) + len(pending) + n)
+        cap = max(bucket, gplib.capacity(self.min_capacity))
         Xp, yp, mask = gplib.pad(X, y, cap)
         mean, std = gplib.standardize(yp, mask)
         ys = (yp - mean) / std * mask
         obs_noise = None
         if noise is not None:  # standardised like y; fantasies and padding get none
             obs_noise = jnp.asarray(gplib.pad(X, noise, cap)[1] / std ** 2)
-        params = self._hyperparameters(state.params, state.fit_capacity, state.fit_n, Xp, ys, mask,
-                                       obs_noise, len(X))
+        params = self._hyperparameters(state.params, state.fit_capacity, bucket, state.fit_n, Xp, ys,
+                                       mask, obs_noise, len(X))
         if params is not state.params:
-            state = dataclasses.replace(state, params=params, fit_capacity=cap, fit_n=len(X))
+            state = dataclasses.replace(state, params=params, fit_capacity=bucket, fit_n=len(X))
         feasibility = None if ok.all() else _failure_model(state, params, self.kernel)
 
         avoid = np.vstack([state.X, pending])
-        avoid_cap = gplib.capacity(len(avoid) + n)
+        avoid_cap = max(gplib.capacity(len(avoid) + n), cap)
         avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), avoid_cap)
         # Pending points enter as fantasies (Kriging believer or constant liar).
         fantasies = list(pending)
@@ -802,7 +807,7 @@ class MultiObjectiveGPSearch(GPSearch):
             ys = (yp - mean) / std * mask
             obs_noise = (None if state.Y_noise is None
                          else jnp.asarray(gplib.pad(X, state.Y_noise[ok, j], cap)[1] / std ** 2))
-            params = self._hyperparameters(previous[j], state.fit_capacity, state.fit_n, Xp, ys, mask,
+            params = self._hyperparameters(previous[j], state.fit_capacity, cap, state.fit_n, Xp, ys, mask,
                                            obs_noise, len(X))
             fitted.append(params)
             gps.append(gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),

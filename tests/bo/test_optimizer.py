@@ -125,6 +125,29 @@ def test_second_ask_in_a_capacity_bucket_does_not_recompile():
         jax.monitoring.unregister_event_duration_listener(listener)
 
 
+def test_min_capacity_compiles_once_and_proposes_what_the_growing_padding_does():
+    compiles = []
+    listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        padded = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3, min_capacity=40)  # rounds up to 64
+        for i in range(24):  # the data pass 16 rows at the 17th evaluation
+            if i == 5:
+                compiles.clear()
+            [p] = padded.ask()
+            padded.tell([p], [branin(p)])
+            if i >= 5:
+                assert compiles == [], f"compiled at evaluation {i + 1}"
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    growing = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
+    for _ in range(24):
+        [p] = growing.ask()
+        growing.tell([p], [branin(p)])
+    np.testing.assert_allclose([list(p.values()) for p in padded.xs],
+                               [list(p.values()) for p in growing.xs], atol=1e-6)
+
+
 def test_runs_are_reproducible_from_the_seed():
     a = bo.minimize(branin, BRANIN_SPACE, budget=13, seed=7, n_initial=5)
     b = bo.minimize(branin, BRANIN_SPACE, budget=13, seed=7, n_initial=5)
