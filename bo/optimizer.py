@@ -68,6 +68,8 @@ class Optimizer:
         seed: makes the run reproducible.
         constraints: known constraints, functions point -> float that are <= 0 where the point
             is feasible (see `bo.constraints`); every proposal satisfies them.
+        budget: the evaluations planned, if known: "gp" then compiles its GP once for the run
+            (see `bo.strategies.GPSearch`); `minimize` passes its own.
         objectives: M, the number of objectives, all minimised; with M >= 2 `tell` takes one row
             of M values per point and method "gp" proposes by EHVI (M = 2) or ParEGO (options
             multiobjective="ehvi" | "parego", reference, rho; see
@@ -83,12 +85,14 @@ class Optimizer:
     """
 
     def __init__(self, space: Space | Sequence, method: str = "gp", seed: int = 0,
-                 constraints: Sequence[Callable[[dict], float]] = (), objectives: int = 1, **options):
+                 constraints: Sequence[Callable[[dict], float]] = (), objectives: int = 1,
+                 budget: int | None = None, **options):
         self.space = space if isinstance(space, Space) else Space(space)
         self.method = method
         self.seed = int(seed)
         self.objectives = objectives
-        self.strategy = make_strategy(method, self.space, self.seed, objectives=objectives, **options)
+        self.strategy = make_strategy(method, self.space, self.seed, objectives=objectives, budget=budget,
+                                      **options)
         self.constraints = Constraints(self.space, constraints)
         if self.constraints and "constraints" not in inspect.signature(self.strategy.ask).parameters:
             raise SpaceError(f"method {method!r} does not take known constraints yet; "
@@ -235,7 +239,8 @@ def minimize(fun: Callable[[dict], float], space: Space | Sequence, budget: int,
         raise SpaceError(f"budget={budget!r} must be at least 1")
     if int(batch_size) < 1:
         raise SpaceError(f"batch_size={batch_size!r} must be at least 1")
-    opt = Optimizer(space, method=method, seed=seed, constraints=constraints, objectives=objectives, **options)
+    opt = Optimizer(space, method=method, seed=seed, constraints=constraints, objectives=objectives,
+                    budget=budget, **options)
     while len(opt.ys) < budget:
         points = opt.ask(min(int(batch_size), int(budget) - len(opt.ys)))
         if opt.objectives == 1:

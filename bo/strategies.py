@@ -41,6 +41,7 @@ from bo.space import Categorical, Space, SpaceError
 ACQUISITIONS = ("logei", "ei", "pi", "ucb", "ts", "mes", "qlogei")
 MULTIOBJECTIVE = ("ehvi", "parego")
 FANTASIES = ("believer", "liar")
+PREPAD_ROWS = 256  # GPSearch pads to its budget up to here; beyond, early asks cost more than compiles
 _DUPLICATE_TOL = 1e-9
 
 
@@ -262,10 +263,11 @@ class GPSearch:
             Le Riche & Carraro 2010).
         mc_samples: quasi-Monte Carlo samples of the joint posterior in qLogEI (scrambled Sobol
             base samples, fixed while one batch is optimised).
-        min_capacity: pad the data to at least this many rows (rounded up to a capacity bucket).
-            Each new bucket compiles the fit and the proposal afresh (seconds); a run that knows
-            its size compiles once. The fit schedule still follows the data's own bucket, so
-            results are the same up to float rounding; an ask costs more at a larger padding.
+        budget: the evaluations the run plans, 0 when unknown (`Optimizer` and `minimize` pass
+            theirs). The data are then padded to that many rows, up to `PREPAD_ROWS`, from the
+            first ask: the GP compiles once instead of at 16, 32, 64, ... rows (seconds each).
+            The fit schedule follows the data's own bucket, so results are the same up to float
+            rounding; a padded ask costs a little more.
         seed: seeds the initial design and the fit's random starts.
     """
 
@@ -286,7 +288,7 @@ class GPSearch:
     ts_features: int = 1024
     fantasy: str = "believer"
     mc_samples: int = 512
-    min_capacity: int = 0
+    budget: int = 0
     seed: int = 0
 
     def __post_init__(self):
@@ -339,6 +341,12 @@ class GPSearch:
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
+    def _padding(self, rows: int) -> tuple[int, int]:
+        """(bucket, capacity) for `rows` rows of data: the data's own capacity bucket, which sets
+        the fit schedule, and the padded size, at least the budget's (see `budget`)."""
+        bucket = gplib.capacity(rows)
+        return bucket, max(bucket, gplib.capacity(min(self.budget, PREPAD_ROWS)))
+
     def _hyperparameters(self, previous, fit_capacity, bucket, fit_n, Xp, ys, mask, obs_noise, n_obs):
         """MAP hyperparameters on the schedule: a cold fit when the data enter a new capacity
         bucket, a warm refinement once they grew by `refit_growth`, else `previous` itself."""
@@ -357,8 +365,7 @@ class GPSearch:
         if self.power_transform:
             y, slope = gplib.power_transform(y)
             noise = None if noise is None else noise * slope ** 2
-        bucket = gplib.capacity(len(X) + len(pending) + n)
-        cap = max(bucket, gplib.capacity(self.min_capacity))
+        bucket, cap = self._padding(len(X) + len(pending) + n)
         Xp, yp, mask = gplib.pad(X, y, cap)
         mean, std = gplib.standardize(yp, mask)
         ys = (yp - mean) / std * mask
@@ -798,7 +805,7 @@ class MultiObjectiveGPSearch(GPSearch):
     def _ask_ehvi(self, key, state, n, pending, constraints):
         ok = np.isfinite(state.y)
         X, Y = state.X[ok], state.Y[ok]
-        cap = gplib.capacity(len(X) + len(pending) + n)
+        bucket, cap = self._padding(len(X) + len(pending) + n)
         previous = state.objective_params or (None,) * self.objectives
         gps, fitted = [], []
         for j in range(self.objectives):
@@ -807,14 +814,14 @@ class MultiObjectiveGPSearch(GPSearch):
             ys = (yp - mean) / std * mask
             obs_noise = (None if state.Y_noise is None
                          else jnp.asarray(gplib.pad(X, state.Y_noise[ok, j], cap)[1] / std ** 2))
-            params = self._hyperparameters(previous[j], state.fit_capacity, cap, state.fit_n, Xp, ys, mask,
+            params = self._hyperparameters(previous[j], state.fit_capacity, bucket, state.fit_n, Xp, ys, mask,
                                            obs_noise, len(X))
             fitted.append(params)
             gps.append(gplib.condition(params, jnp.asarray(Xp), jnp.asarray(ys), jnp.asarray(mask),
                                        jnp.asarray(mean), jnp.asarray(std), kernel=self.kernel,
                                        obs_noise=obs_noise))
         if any(a is not b for a, b in zip(fitted, previous)):
-            state = dataclasses.replace(state, objective_params=tuple(fitted), fit_capacity=cap, fit_n=len(X))
+            state = dataclasses.replace(state, objective_params=tuple(fitted), fit_capacity=bucket, fit_n=len(X))
         feasibility = None if ok.all() else _failure_model(state, fitted[0], self.kernel)
         reference = (np.asarray(self.reference, np.float64) if self.reference is not None
                      else default_reference(Y))
@@ -824,7 +831,7 @@ class MultiObjectiveGPSearch(GPSearch):
         front[:n_front] = observed_front
 
         avoid = np.vstack([state.X, pending])
-        avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), gplib.capacity(len(avoid) + n))
+        avoid_p, _, avoid_mask = gplib.pad(avoid, np.zeros(len(avoid)), max(gplib.capacity(len(avoid) + n), cap))
         n_real = len(X)
 
         def add_fantasies(U):
@@ -904,8 +911,10 @@ STRATEGIES = {"gp": GPSearch, "cmaes": CMAES, "random": RandomSearch, "sobol": S
 _IGNORES_VALUES = ("random", "sobol", "grid")
 
 
-def make_strategy(method: str, space: Space, seed: int = 0, objectives: int = 1, **options):
-    """Build the strategy for `method` with its options; unknown names raise SpaceError.
+def make_strategy(method: str, space: Space, seed: int = 0, objectives: int = 1, budget: int | None = None,
+                  **options):
+    """Build the strategy for `method` with its options; unknown names raise SpaceError. `seed`
+    and `budget` (planned evaluations, if known) go to the strategies that take them.
 
     objectives > 1 gives `MultiObjectiveGPSearch` for "gp"; the space-filling methods ignore
     the values, so they take any number; other methods optimise one objective only.
@@ -931,4 +940,6 @@ def make_strategy(method: str, space: Space, seed: int = 0, objectives: int = 1,
                          f"options: {', '.join(sorted(fields - {'seed'})) or 'none'}")
     if "seed" in fields:
         options = {"seed": seed, **options}
+    if "budget" in fields and budget is not None:
+        options = {"budget": int(budget), **options}
     return cls(space, **options)

@@ -210,14 +210,9 @@ def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.O
     strategy = bo.strategies.STRATEGIES.get(s.method)
     if strategy is None or "constraints" not in inspect.signature(strategy.ask).parameters:
         constraints = []
-    options = dict(s.options)
-    if s.method == "gp":
-        # Padded to the budget from the start, the GP compiles once instead of once per capacity
-        # bucket (16, 32, 64, ...; seconds each). Beyond 256 rows the larger early asks would
-        # cost more than the compilations saved.
-        options.setdefault("min_capacity", min(s.budget, 256))
     try:
-        return bo.Optimizer(space, method=s.method, seed=s.seed, constraints=constraints, **options)
+        return bo.Optimizer(space, method=s.method, seed=s.seed, constraints=constraints, budget=s.budget,
+                            **s.options)
     except (bo.SpaceError, TypeError) as err:
         raise ConfigError(f"search.options: {err}") from None
 

@@ -125,12 +125,12 @@ def test_second_ask_in_a_capacity_bucket_does_not_recompile():
         jax.monitoring.unregister_event_duration_listener(listener)
 
 
-def test_min_capacity_compiles_once_and_proposes_what_the_growing_padding_does():
+def test_a_known_budget_compiles_the_gp_once_and_proposes_what_growing_padding_does():
     compiles = []
     listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
-        padded = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3, min_capacity=40)  # rounds up to 64
+        padded = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3, budget=40)  # padded to 64 rows
         for i in range(24):  # the data pass 16 rows at the 17th evaluation
             if i == 5:
                 compiles.clear()

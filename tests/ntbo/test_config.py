@@ -94,13 +94,11 @@ def test_bad_method_option_is_a_config_error():
         make_optimizer(build_space(config.space), config, n_inputs=8)
 
 
-def test_gp_is_padded_to_the_budget_up_to_256_rows_unless_told():
+def test_the_search_budget_reaches_the_gp():
     from ntbo.runner import make_optimizer
     from ntbo.space import build_space
-    for search, expected in [({"budget": 100}, 100), ({"budget": 5000}, 256),
-                             ({"budget": 100, "options": {"min_capacity": 0}}, 0)]:
-        config = SearchConfig.from_dict({"data": {"simulate": 10}, "search": search})
-        assert make_optimizer(build_space(config.space), config, n_inputs=8).strategy.min_capacity == expected
+    config = SearchConfig.from_dict({"data": {"simulate": 10}, "search": {"budget": 100}})
+    assert make_optimizer(build_space(config.space), config, n_inputs=8).strategy.budget == 100
 
 
 def test_dask_without_dask_says_how_to_install():
