@@ -352,8 +352,9 @@ def fit_params(X, y, mask, kernel: str = "matern52", noise: bool = True, init: G
         thetas0 = thetas0[np.argsort(screened)[:refine]]
 
     def objective(theta):
-        value, grad = _neg_log_posterior_batch(jnp.asarray(theta)[None], Xj, yj, mj, kernel, nj)
-        return float(value[0]) / n_obs, np.asarray(grad[0], np.float64) / n_obs
+        # one transfer of both outputs, indexed on the host (indexing device arrays dispatches)
+        value, grad = jax.device_get(_neg_log_posterior_batch(theta[None], Xj, yj, mj, kernel, nj))
+        return float(value[0]) / n_obs, grad[0].astype(np.float64) / n_obs
 
     best_theta, best_value = thetas0[0], np.inf
     for theta0 in thetas0:

@@ -227,22 +227,33 @@ class Space:
 
     def decode(self, u) -> list[dict]:
         """Unit-cube array, shape (n, dim) -> points (discrete coordinates are rounded)."""
+        columns = self.decode_columns(u)
+        rows = zip(*(c.tolist() for c in columns.values()))
+        return [dict(zip(self.names, values)) for values in rows]
+
+    def decode_columns(self, u) -> dict[str, np.ndarray]:
+        """Unit-cube array, shape (n, dim) -> ``{name: (n,) array}``, the points of `decode` as
+        columns: int64 for integers, float64 for reals, an object array of choices for
+        categoricals. Vectorised constraints (`bo.constraints.vectorized`) take these."""
         u = np.clip(np.asarray(u, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
         if self.conditions:
             u = np.asarray(self.round(u))
-        columns = []  # decoded column by column: known constraints decode thousands of candidates
+        columns = {}
         for p, s in zip(self.params, self.slices):
             if isinstance(p, Categorical):
-                columns.append([p.choices[i] for i in np.argmax(u[:, s], axis=1)])
+                choices = np.empty(len(p.choices), dtype=object)
+                for i, c in enumerate(p.choices):  # one by one: a tuple choice stays one element
+                    choices[i] = c
+                columns[p.name] = choices[np.argmax(u[:, s], axis=1)]
                 continue
             lo, hi = self._lo[s.start], self._hi[s.start]
             x = lo + u[:, s.start] * (hi - lo)
             x = np.exp(x) if p.log else x
             if isinstance(p, Integer):
-                columns.append(np.clip(np.round(x), p.low, p.high).astype(np.int64).tolist())
+                columns[p.name] = np.clip(np.round(x), p.low, p.high).astype(np.int64)
             else:
-                columns.append(np.clip(x, p.low, p.high).tolist())
-        return [dict(zip(self.names, values)) for values in zip(*columns)]
+                columns[p.name] = np.clip(x, p.low, p.high)
+        return columns
 
     def round(self, u):
         """Snap unit-cube vectors, shape (..., dim), to the nearest encodable point (jittable;

@@ -49,7 +49,8 @@ from ntbo import results as report_mod
 from ntbo.config import SearchConfig, as_config
 from ntbo.errors import ConfigError
 from ntbo.executors import Executor, open_executor
-from ntbo.space import build_space, check_constraints, layer_widths, lr_of, require_fpga, topology_of
+from ntbo.space import (build_space, check_constraints, default_activation, lr_of, require_fpga,
+                        topology_of, width_columns)
 from ntbo.storage import Study, Trial
 
 STUDY_FILE = "study.db"
@@ -191,20 +192,23 @@ def make_optimizer(space: bo.Space, config: SearchConfig, n_inputs: int) -> bo.O
     limits = config.constraint
     constraints = []
     if limits.max_neurons is not None or limits.max_dsp is not None:
-        # Called for every candidate of every ask (thousands): neurons are counted directly and
-        # the DSP estimate is computed once per topology.
         @functools.lru_cache(maxsize=1 << 16)
-        def dsp(topology: nets.Topology) -> float:
+        def dsp(widths: tuple, activation: str) -> float:
+            topology = nets.Topology(tuple(w for w in widths if w > 0), activation)
             return check_constraints(topology, n_inputs, limits).resources.get("dsp", math.inf)
 
-        def resource_excess(point):
-            """How far the topology is over its budget (<= 0 when it fits)."""
-            excess = []
+        @bo.constraints.vectorized  # the optimiser checks thousands of candidates per ask
+        def resource_excess(columns):
+            """How far each topology is over its budget (<= 0 when it fits)."""
+            widths = width_columns(columns, config.space)
+            excess = np.full(len(widths), -np.inf)
             if limits.max_neurons is not None:
-                excess.append(sum(layer_widths(point, config.space)) - limits.max_neurons)
+                excess = np.maximum(excess, widths.sum(axis=1) - limits.max_neurons)
             if limits.max_dsp is not None:
-                excess.append(dsp(topology_of(point, config.space)) - limits.max_dsp)
-            return max(excess)
+                activations = columns.get("activation", np.full(len(widths), default_activation(config.space)))
+                dsps = [dsp(tuple(row), a) for row, a in zip(widths.tolist(), activations)]
+                excess = np.maximum(excess, np.asarray(dsps) - limits.max_dsp)
+            return excess
 
         constraints.append(resource_excess)
     strategy = bo.strategies.STRATEGIES.get(s.method)

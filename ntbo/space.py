@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 import bo
 import nets
 
@@ -38,19 +40,32 @@ def build_space(space: SpaceConfig) -> bo.Space:
 def layer_widths(point: dict, space: SpaceConfig) -> tuple[int, ...]:
     """The widths of the hidden layers a point has (zero widths and widths beyond the depth
     dropped), input side first."""
+    row = width_columns({k: np.asarray([v]) for k, v in point.items()}, space)[0]
+    return tuple(int(w) for w in row if w > 0)
+
+
+def width_columns(columns: dict, space: SpaceConfig) -> np.ndarray:
+    """The layer widths of n points given as columns (`bo.Space.decode_columns`), shape
+    (n, max depth), 0 where a layer is absent (beyond the depth, or a width below the minimum
+    in the zero-width encoding)."""
     d_min, d_max = space.depth
-    widths = [int(point[f"width_{i + 1}"]) for i in range(d_max)]
+    widths = np.stack([np.asarray(columns[f"width_{i + 1}"], np.int64) for i in range(d_max)], axis=1)
     if space.encoding == "depth":
-        return tuple(w for w in widths[:int(point.get("depth", d_min))] if w > 0)
-    return tuple(w for w in widths if w >= max(space.width[0], 1))
+        depth = np.asarray(columns.get("depth", np.full(len(widths), d_min)), np.int64)
+        present = np.arange(d_max) < depth[:, None]
+    else:
+        present = widths >= max(space.width[0], 1)
+    return np.where(present & (widths > 0), widths, 0)
 
 
 def topology_of(point: dict, space: SpaceConfig) -> nets.Topology:
     """The network a point describes (see `layer_widths`)."""
-    activation = space.activation
-    if isinstance(activation, tuple):
-        activation = point.get("activation", activation[0])
-    return nets.Topology(layer_widths(point, space), activation)
+    return nets.Topology(layer_widths(point, space), point.get("activation", default_activation(space)))
+
+
+def default_activation(space: SpaceConfig) -> str:
+    """The activation of points without an ``activation`` parameter."""
+    return space.activation[0] if isinstance(space.activation, tuple) else space.activation
 
 
 def lr_of(point: dict, space: SpaceConfig, default: float) -> float:

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 import bo
@@ -92,3 +93,46 @@ def test_without_failures_the_search_goes_where_the_objective_points():
     space = Space([Real("x", 0.0, 1.0), Real("y", 0.0, 1.0)])
     result = bo.minimize(lambda p: p["x"] + 0.1 * (p["y"] - 0.5) ** 2, space, budget=26, seed=0, n_initial=8)
     assert sum(p["x"] < 0.2 for p in result.xs[8:]) >= 10
+
+
+def test_a_vectorized_constraint_takes_every_candidate_in_one_call_and_proposes_the_same_points():
+    space = Space([Integer("depth", 1, 3)] + [Integer(f"w{i}", 1, 64, log=True) for i in (1, 2, 3)]
+                  + [bo.Categorical("act", ["relu", "tanh"])],
+                  conditions={"w2": ("depth", 2), "w3": ("depth", 3)})
+
+    def neurons(p):
+        return sum(p[f"w{i}"] for i in range(1, p["depth"] + 1)) + 10 * (p["act"] == "tanh") - 70
+
+    calls = []
+
+    @bo.constraints.vectorized
+    def neurons_columns(c):
+        calls.append(len(c["depth"]))
+        present = np.arange(1, 4) <= c["depth"][:, None]
+        widths = np.stack([c["w1"], c["w2"], c["w3"]], axis=1)
+        return (widths * present).sum(axis=1) + 10 * (c["act"] == "tanh") - 70
+
+    U = np.random.default_rng(0).uniform(size=(500, space.dim))
+    per_point = bo.constraints.Constraints(space, [neurons]).violations(U)
+    np.testing.assert_array_equal(bo.constraints.Constraints(space, [neurons_columns]).violations(U), per_point)
+    assert calls == [500]
+    point = {"depth": 2, "w1": 30, "w2": 20, "w3": 1, "act": "tanh"}
+    assert neurons_columns(point) == neurons(point) == -10.0
+
+    def objective(p):
+        return -math.log(p["w1"]) - (p["depth"] > 1) * math.log(p["w2"]) + 0.1 * (p["act"] == "tanh")
+
+    runs = [bo.minimize(objective, space, budget=14, seed=2, constraints=[c]) for c in (neurons, neurons_columns)]
+    assert runs[0].xs == runs[1].xs
+    assert all(neurons(p) <= 0 for p in runs[1].xs)
+
+
+def test_a_vectorized_constraint_of_the_wrong_shape_is_named():
+    wrong = bo.constraints.vectorized(lambda c: np.zeros(3))
+    with pytest.raises(SpaceError, match=r"constraint #0 \(<lambda>\) failed at 1 point given as "
+                                         r"columns: it returned shape \(3,\) for 1 point; return one"):
+        bo.Optimizer(BRANIN_SPACE, constraints=[wrong]).ask()
+    with pytest.raises(SpaceError, match=r"failed at 1024 points given as columns: it returned shape"):
+        bo.constraints.Constraints(BRANIN_SPACE, [wrong]).feasible(np.full((1024, 2), 0.5))
+    with pytest.raises(SpaceError, match="give a function"):
+        bo.constraints.vectorized(3.0)

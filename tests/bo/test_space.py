@@ -38,6 +38,20 @@ def test_encode_decode_round_trip():
     assert SPACE.encode([{**point, "lr": 10 ** -2.5}])[0, 0] == pytest.approx(0.5)
 
 
+def test_decode_columns_are_the_decoded_points_column_by_column():
+    u = np.random.default_rng(3).uniform(size=(50, SPACE.dim))
+    columns, points = SPACE.decode_columns(u), SPACE.decode(u)
+    assert list(columns) == list(SPACE.names)
+    for name in SPACE.names:
+        assert len(columns[name]) == 50
+        assert columns[name].tolist() == [p[name] for p in points]
+    assert columns["width"].dtype == np.int64 and columns["lr"].dtype == np.float64
+    assert {type(p["activation"]) for p in points} == {str}
+    # a tuple-valued choice stays one element of its column
+    pairs = Space([Categorical("shape", [(1, 2), (3, 4)])])
+    assert pairs.decode_columns(np.array([[0.9, 0.1], [0.1, 0.9]]))["shape"].tolist() == [(1, 2), (3, 4)]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), min_size=7, max_size=7))
 def test_round_gives_valid_points_and_is_idempotent(coords):

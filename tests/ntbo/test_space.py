@@ -1,10 +1,12 @@
 """Decoding points into topologies, and the known constraints."""
 
 import nets
+import numpy as np
 import pytest
 
-from ntbo.config import ConstraintConfig, SpaceConfig
-from ntbo.space import build_space, check_constraints, lr_of, topology_of
+from ntbo.config import ConstraintConfig, SearchConfig, SpaceConfig
+from ntbo.runner import make_optimizer
+from ntbo.space import build_space, check_constraints, layer_widths, lr_of, topology_of, width_columns
 
 
 def test_depth_encoding_drops_widths_beyond_the_depth():
@@ -50,3 +52,29 @@ def test_dsp_constraint_uses_fpga_estimate():
     dsp = fpga.estimate(topology, 14).dsp
     assert check_constraints(topology, 14, ConstraintConfig(max_dsp=dsp)).feasible
     assert not check_constraints(topology, 14, ConstraintConfig(max_dsp=dsp - 1)).feasible
+
+
+@pytest.mark.parametrize("encoding", ["depth", "widths"])
+def test_width_columns_hold_the_widths_of_each_decoded_point(encoding):
+    space = SpaceConfig(depth=(1, 4), width=(3, 40), encoding=encoding)
+    bo_space = build_space(space)
+    u = np.random.default_rng(1).uniform(size=(300, bo_space.dim))
+    widths = width_columns(bo_space.decode_columns(u), space)
+    for row, point in zip(widths, bo_space.decode(u)):
+        assert tuple(int(w) for w in row if w) == layer_widths(point, space) == topology_of(point, space).hidden
+    assert (widths == 0).any() and (widths > 0).all(axis=0).any()
+
+
+def test_the_searchs_resource_constraint_matches_check_constraints():
+    config = SearchConfig.from_dict({"data": {"simulate": 100}, "results": "unused",
+                                     "space": {"depth": [1, 3], "width": [4, 64], "activation": ["relu", "tanh"]},
+                                     "constraint": {"max_neurons": 60}})
+    space = build_space(config.space)
+    (constraint,) = make_optimizer(space, config, n_inputs=8).constraints.functions
+    u = np.random.default_rng(2).uniform(size=(400, space.dim))
+    excess = constraint.columns(space.decode_columns(u))
+    for value, point in zip(excess, space.decode(u)):
+        check = check_constraints(topology_of(point, config.space), 8, config.constraint)
+        assert value == check.resources["neurons"] - 60
+        assert (value <= 0) == check.feasible
+    assert (excess > 0).any() and (excess <= 0).any()
