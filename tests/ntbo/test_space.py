@@ -65,16 +65,20 @@ def test_width_columns_hold_the_widths_of_each_decoded_point(encoding):
     assert (widths == 0).any() and (widths > 0).all(axis=0).any()
 
 
-def test_the_searchs_resource_constraint_matches_check_constraints():
-    config = SearchConfig.from_dict({"data": {"simulate": 100}, "results": "unused",
-                                     "space": {"depth": [1, 3], "width": [4, 64], "activation": ["relu", "tanh"]},
-                                     "constraint": {"max_neurons": 60}})
+@pytest.mark.parametrize("limit", [{"max_neurons": 60}, {"max_dsp": 400}, {"max_neurons": 60, "max_dsp": 400}])
+def test_the_searchs_resource_constraint_matches_check_constraints(limit):
+    if "max_dsp" in limit:
+        pytest.importorskip("fpga")
+    config = SearchConfig.from_dict({"data": {"simulate": 100}, "results": "unused", "constraint": limit,
+                                     "space": {"depth": [1, 3], "width": [4, 64], "activation": ["relu", "tanh"]}})
     space = build_space(config.space)
     (constraint,) = make_optimizer(space, config, n_inputs=8).constraints.functions
     u = np.random.default_rng(2).uniform(size=(400, space.dim))
     excess = constraint.columns(space.decode_columns(u))
     for value, point in zip(excess, space.decode(u)):
         check = check_constraints(topology_of(point, config.space), 8, config.constraint)
-        assert value == check.resources["neurons"] - 60
+        expected = max(check.resources["neurons"] - limit.get("max_neurons", np.inf),
+                       check.resources.get("dsp", -np.inf) - limit.get("max_dsp", np.inf))
+        assert value == expected
         assert (value <= 0) == check.feasible
     assert (excess > 0).any() and (excess <= 0).any()
