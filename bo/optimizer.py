@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import threading
 import time
 from typing import Callable, Sequence
 
@@ -106,6 +107,21 @@ class Optimizer:
         self._pending: list[np.ndarray] = []
         self.ask_seconds: list[float] = []
         self.tell_seconds: list[float] = []
+        self._warming: threading.Thread | None = None
+
+    def warm_up(self, n: int = 1, pending: int = 0, noise: bool = False) -> None:
+        """Starts compiling the surrogate's programs for the first model-based ask of n points
+        with `pending` points in flight, after tells with known noise variances or without
+        (`GPSearch.warm_up`), in a background thread, so that they compile while the initial
+        design is evaluated; that ask waits for the thread. Other shapes compile as usual.
+        Proposals are unchanged. Does nothing for methods without a surrogate, or once the next
+        ask reaches it anyway."""
+        if (self._warming is None and hasattr(self.strategy, "warm_up")
+                and not self.strategy.uses_model(self.state, int(n), len(self._pending))):
+            self._warming = threading.Thread(target=self.strategy.warm_up,
+                                             args=(int(n), int(pending), bool(noise)),
+                                             name="bo-warm-up")
+            self._warming.start()
 
     def ask(self, n: int = 1) -> list[dict]:
         """Propose n points (dicts); they stay pending until told."""
@@ -115,6 +131,9 @@ class Optimizer:
         key = jax.random.fold_in(self._key, self._asks)
         self._asks += 1
         pending = np.reshape(self._pending, (-1, self.space.dim))
+        if self._warming is not None and self.strategy.uses_model(self.state, int(n), len(pending)):
+            self._warming.join()  # one compilation, not two racing ones
+            self._warming = None
         if self.constraints:
             U, self.state = self.strategy.ask(key, self.state, int(n), pending, constraints=self.constraints)
         else:

@@ -341,6 +341,31 @@ class GPSearch:
                 chosen.extend(new)
         return np.asarray(chosen).reshape(n, self.space.dim), state
 
+    def uses_model(self, state: GPState, n: int = 1, pending: int = 0) -> bool:
+        """Whether an ask of n points, with `pending` points in flight, reaches the GP: False while
+        the initial design serves it, and before two successes (random points then)."""
+        return (len(state.X) + int(pending) + int(n) > self.n_initial
+                and int(np.isfinite(state.y).sum()) >= 2)
+
+    def warm_up(self, n: int = 1, pending: int = 0, noise: bool = False) -> None:
+        """Compiles the programs of the first GP ask (n points, `pending` in flight, values told
+        with known noise variances or not) by running one on synthetic data of its shapes, and
+        discards the result. JAX compiles once per shape, so the real ask then only runs:
+        `bo.Optimizer.warm_up` does this in a background thread while the initial design is
+        evaluated. Nothing to do when the budget ends within the initial design."""
+        if 0 < self.budget <= self.n_initial:
+            return
+        rng = np.random.default_rng(self.seed)
+        rows = max(int(self.n_initial), 2)
+        U = np.asarray(self.space.round(rng.random((rows + int(pending), self.space.dim))))
+        values = self._synthetic_values(rng, rows)
+        state = self.tell(self.init(self.seed), U[:rows], values,
+                          noise=0.01 * rng.random(values.shape) if noise else None)
+        self._ask_gp(jax.random.key(self.seed), state, int(n), U[rows:], None)
+
+    def _synthetic_values(self, rng, rows: int) -> np.ndarray:
+        return rng.standard_normal(rows)
+
     def _padding(self, rows: int) -> tuple[int, int]:
         """(bucket, capacity) for `rows` rows of data: the data's own capacity bucket, which sets
         the fit schedule, and the padded size, at least the budget's (see `budget`)."""
@@ -771,6 +796,9 @@ class MultiObjectiveGPSearch(GPSearch):
                     else _noise_variances(noise, len(U) * m).reshape(len(U), m))
             new["Y_noise"] = _freeze(np.vstack([old, told]))
         return dataclasses.replace(state, **new)
+
+    def _synthetic_values(self, rng, rows: int) -> np.ndarray:
+        return rng.standard_normal((rows, int(self.objectives)))
 
     def _ask_gp(self, key, state: MultiObjectiveGPState, n: int, pending: np.ndarray, constraints):
         if self.method_name == "parego":

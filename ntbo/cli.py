@@ -23,7 +23,7 @@ from typing import Sequence
 DEFAULT_CONFIG = {
     "data": {"simulate": 10000, "seed": 0, "geometry": "seed8"},
     "space": {"depth": [1, 3], "width": [4, 64], "log": True},
-    "objective": {"metric": "background_efficiency", "seeds": 2, "epochs": 10, "batch_size": 256},
+    "objective": {"metric": "background_efficiency", "seeds": 2, "epochs": 1000, "batch_size": 256},
     "search": {"method": "gp", "budget": 20, "q": 1},
     "constraint": {"max_neurons": 96},
     "results": "ntbo-results",

@@ -487,6 +487,9 @@ class _Run:
         """Keeps up to `slots` batches in flight, asking for a new one whenever one is told."""
         self.study.requeue()
         queue = self.replay()
+        q = self.config.search.q
+        # the GP compiles while the initial design trains
+        self.optimizer.warm_up(q, pending=(self.slots() - 1) * q, noise=self._noise)
         while True:
             while len({t.batch for t in self.in_flight}) < self.slots():
                 if queue:

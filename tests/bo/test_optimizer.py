@@ -353,3 +353,62 @@ def test_power_transform_carries_known_noise_by_the_delta_method(monkeypatch):
     np.testing.assert_allclose(seen["y"][:16], (z - z.mean()) / z.std(), atol=1e-12)
     np.testing.assert_allclose(seen["obs_noise"][:16], noise * slope ** 2 / z.std() ** 2, rtol=1e-10)
     assert seen["y_std"] == pytest.approx(z.std())
+
+
+def _gp_compilations(run):
+    """The XLA compilations (event names) during run()."""
+    compiles = []
+    listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        run()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return compiles
+
+
+def _mixed_space(dim):
+    """A space of `dim` parameters whose shapes no other test compiles."""
+    return bo.Space([bo.Integer(f"w{i}", 1, 64, log=True) for i in range(dim - 2)]
+                    + [bo.Real("lr", 1e-4, 1e-1, log=True), bo.Categorical("act", ["relu", "tanh"])])
+
+
+def test_a_warmed_up_gp_strategy_compiles_nothing_at_its_first_gp_ask_and_a_cold_one_does():
+    fun = lambda p: sum(np.log(v) for k, v in p.items() if k.startswith("w")) + np.log(p["lr"]) ** 2  # noqa: E731
+    for dim, warm in ((7, False), (8, True)):
+        opt = bo.Optimizer(_mixed_space(dim), seed=1, n_initial=5, budget=40)
+        for _ in range(5):  # the initial design, told with noise variances as ntbo tells them
+            [p] = opt.ask()
+            opt.tell([p], [fun(p)], noise=[0.01])
+        if warm:
+            opt.strategy.warm_up(n=1, pending=0, noise=True)  # synchronous: its compilations come first
+        compiles = _gp_compilations(lambda: opt.ask())
+        assert (compiles == []) == warm, (dim, warm, len(compiles))
+
+
+def test_warm_up_in_the_background_leaves_the_proposals_unchanged_and_is_joined_by_the_first_gp_ask():
+    fun = lambda p: sum((np.log2(v) - 3) ** 2 for k, v in p.items() if k.startswith("w")) + (p["act"] == "tanh")  # noqa: E731
+    runs = []
+    for warm in (False, True):
+        opt = bo.Optimizer(_mixed_space(6), seed=2, n_initial=4, budget=20)
+        if warm:
+            opt.warm_up()
+            assert opt._warming is not None
+        for _ in range(7):
+            [p] = opt.ask()
+            opt.tell([p], [fun(p)])
+        assert opt._warming is None  # the fifth ask, the first to reach the GP, joined it
+        runs.append([list(p.values()) for p in opt.xs])
+    assert runs[0] == runs[1]
+
+
+def test_warm_up_is_a_no_op_without_a_surrogate_or_past_the_initial_design():
+    opt = bo.Optimizer(BRANIN_SPACE, method="random", seed=0)
+    opt.warm_up()
+    assert opt._warming is None
+    opt = bo.Optimizer(BRANIN_SPACE, seed=0, n_initial=2)
+    for _ in range(2):
+        [p] = opt.ask()
+        opt.tell([p], [branin(p)])
+    opt.warm_up()
+    assert opt._warming is None
