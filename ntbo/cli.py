@@ -19,7 +19,8 @@ from typing import Sequence
 
 #: The search that ``ntbo search`` runs with no config: simulated showers read out at the eight
 #: depths of the original study (``seed8``), up to three hidden layers under a neuron budget,
-#: Bayesian optimisation with a GP.
+#: Bayesian optimisation with a GP; 1000 epochs per training, as in the original study (10
+#: underfit: background efficiency 1.38 % against 0.52 %, README).
 DEFAULT_CONFIG = {
     "data": {"simulate": 10000, "seed": 0, "geometry": "seed8"},
     "space": {"depth": [1, 3], "width": [4, 64], "log": True},
