@@ -253,3 +253,20 @@ def test_gp_slices_cut_a_gp_fit_of_the_trials_through_the_best_point(make_config
         # the GP follows the data: near the best point its mean is within 3 sd + noise of it
         assert abs(cut["mean"][i] - result.best_value) < 3 * cut["sd"][i] + 3 * result.best_std
     assert result.files["gp_slices_plot"].stat().st_size > 0
+
+
+def test_the_search_warms_the_gp_up_for_its_first_gp_ask_and_proposes_the_same_without(make_config, monkeypatch):
+    calls = []
+    real = bo.Optimizer.warm_up
+
+    def recording(self, n=1, pending=0, noise=False):
+        calls.append((n, pending, noise))
+        return real(self, n, pending, noise)
+
+    monkeypatch.setattr(bo.Optimizer, "warm_up", recording)
+    search = {"method": "gp", "options": {"n_initial": 2}, "budget": 4, "q": 2}
+    warmed = ntbo.search(make_config("warmed", search=search))
+    assert calls == [(2, 0, True)]  # one batch in flight locally: none pending at the first GP ask
+    monkeypatch.setattr(bo.Optimizer, "warm_up", lambda self, *args, **kwargs: None)
+    cold = ntbo.search(make_config("cold", search=search))
+    assert [t.topology for t in warmed.trials] == [t.topology for t in cold.trials]
