@@ -356,7 +356,7 @@ class GPSearch:
         if 0 < self.budget <= self.n_initial:
             return
         rng = np.random.default_rng(self.seed)
-        rows = max(int(self.n_initial), 2)
+        rows = max(int(self.n_initial) - int(pending), 2)  # told when the first GP ask comes
         U = np.asarray(self.space.round(rng.random((rows + int(pending), self.space.dim))))
         values = self._synthetic_values(rng, rows)
         state = self.tell(self.init(self.seed), U[:rows], values,

@@ -106,40 +106,43 @@ def test_batch_and_pending_proposals_are_distinct():
     assert len(opt.pending) == 1
 
 
-def test_second_ask_in_a_capacity_bucket_does_not_recompile():
+def _compilations(run):
+    """The XLA compilations (event names) during run()."""
     compiles = []
     listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
-        opt = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
-        for _ in range(5):
-            [p] = opt.ask()
-            opt.tell([p], [branin(p)])
-        compiles.clear()
-        for _ in range(3):
-            [p] = opt.ask()
-            opt.tell([p], [branin(p)])
-        assert len(opt.ys) == 8  # still inside the 16-row bucket
-        assert compiles == []
+        run()
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+    return compiles
+
+
+
+def test_second_ask_in_a_capacity_bucket_does_not_recompile():
+    opt = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
+
+    def evaluations(n):
+        for _ in range(n):
+            [p] = opt.ask()
+            opt.tell([p], [branin(p)])
+
+    evaluations(5)
+    compiles = _compilations(lambda: evaluations(3))
+    assert len(opt.ys) == 8  # still inside the 16-row bucket
+    assert compiles == []
 
 
 def test_a_known_budget_compiles_the_gp_once_and_proposes_what_growing_padding_does():
-    compiles = []
-    listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        padded = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3, budget=40)  # padded to 64 rows
-        for i in range(24):  # the data pass 16 rows at the 17th evaluation
-            if i == 5:
-                compiles.clear()
-            [p] = padded.ask()
-            padded.tell([p], [branin(p)])
-            if i >= 5:
-                assert compiles == [], f"compiled at evaluation {i + 1}"
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    padded = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3, budget=40)  # padded to 64 rows
+
+    def evaluation():
+        [p] = padded.ask()
+        padded.tell([p], [branin(p)])
+
+    for i in range(24):  # the data pass 16 rows at the 17th evaluation
+        compiles = _compilations(evaluation)
+        assert i < 5 or compiles == [], f"compiled at evaluation {i + 1}"
     growing = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
     for _ in range(24):
         [p] = growing.ask()
@@ -355,18 +358,6 @@ def test_power_transform_carries_known_noise_by_the_delta_method(monkeypatch):
     assert seen["y_std"] == pytest.approx(z.std())
 
 
-def _gp_compilations(run):
-    """The XLA compilations (event names) during run()."""
-    compiles = []
-    listener = lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        run()
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-    return compiles
-
-
 def _mixed_space(dim):
     """A space of `dim` parameters whose shapes no other test compiles."""
     return bo.Space([bo.Integer(f"w{i}", 1, 64, log=True) for i in range(dim - 2)]
@@ -382,7 +373,7 @@ def test_a_warmed_up_gp_strategy_compiles_nothing_at_its_first_gp_ask_and_a_cold
             opt.tell([p], [fun(p)], noise=[0.01])
         if warm:
             opt.strategy.warm_up(n=1, pending=0, noise=True)  # synchronous: its compilations come first
-        compiles = _gp_compilations(lambda: opt.ask())
+        compiles = _compilations(lambda: opt.ask())
         assert (compiles == []) == warm, (dim, warm, len(compiles))
 
 
