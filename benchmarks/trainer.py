@@ -14,6 +14,9 @@ Reported:
   before and after our runs, the better of the two).
   Useful FLOPs count only the real, unpadded networks (see `useful_flops`); the padded FLOPs the
   trainer actually executes are reported beside them, with their ratio (the padding waste);
+* the same models trained without padding (``max_waste=1.0``: each distinct shape, rounded to
+  the width grid, in a compiled call of its own), cold and warm: the useful FLOP rate that no
+  bucketing can beat here, and what its compilations cost;
 * the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone and 16
   at a time), as the ceiling of what its small matmuls can reach on this machine;
 * a scaling table: time and memory versus the number of models (1, 4, 16, 64; the main
@@ -107,12 +110,13 @@ def useful_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: in
 
 
 def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: int,
-                   batch_size: int) -> tuple[float, int]:
+                   batch_size: int, max_waste: float | None = None) -> tuple[float, int]:
     """The same count for the padded shapes the trainer runs (throw-away copies and the last
-    step's masked tail included), and the number of compiled calls, from the trainer's plan."""
+    step's masked tail included), and the number of compiled calls, from the trainer's plan
+    (``max_waste`` as given to `nets.train_many`)."""
     n_val_chunks = math.ceil(n_val / trainer._eval_batch(n_val))
     eval_batch = trainer._eval_batch(n_val)
-    chunks = buckets.plan(topologies, 1, n_inputs, max_waste=2.0, width_multiple=8,
+    chunks = buckets.plan(topologies, 1, n_inputs, max_waste=max_waste, width_multiple=8,
                           memory_budget=buckets.default_memory_budget(), batch_size=batch_size,
                           eval_batch=eval_batch, n_val=n_val, events=n_train * epochs,
                           compile_macs=trainer._COMPILE_MACS)
@@ -159,11 +163,11 @@ def small_matmul_rate(n_models: int, events: int = 512, width: int = 64,
     return 2 * n_models * events * width * width * chain / seconds
 
 
-def run_ours(topologies, data, epochs, batch_size, lr, restarts):
+def run_ours(topologies, data, epochs, batch_size, lr, restarts, max_waste=None):
     """Wall time of one `train_many` call and its results."""
     start = time.perf_counter()
     results = nets.train_many(topologies, data, seeds=(0,), epochs=epochs, batch_size=batch_size,
-                              lr=lr, restarts=restarts)
+                              lr=lr, restarts=restarts, max_waste=max_waste)
     return time.perf_counter() - start, results
 
 
@@ -207,7 +211,7 @@ def peak_rss_bytes() -> int:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                               text=True, check=True,
                               cwd=Path(__file__).resolve().parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -320,12 +324,17 @@ def main(argv=None):
     cold, results = run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)
     warm = min(run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)[0]
                for _ in range(2))
+    # the same models without padding, each shape in a compiled call of its own
+    unpadded = (topologies, data, work["epochs"], BATCH, LR, restarts, 1.0)
+    unpadded_cold = run_ours(*unpadded)[0]
+    unpadded_warm = min(run_ours(*unpadded)[0] for _ in range(2))
     # measured again after our runs; the best of both (a busy machine only ever slows it down)
     peak = max(peak, matmul_peak(size))
     single, batched = max(single, small_matmul_rate(1)), max(batched, small_matmul_rate(16))
     flop_args = (topologies, n_inputs, work["n_train"], work["n_val"], work["epochs"])
     useful = useful_flops(*flop_args)
     executed, n_calls = executed_flops(*flop_args, BATCH)
+    unpadded_executed, unpadded_calls = executed_flops(*flop_args, BATCH, max_waste=1.0)
     report.update(
         matmul_peak_gflops=peak / 1e9,
         matmul_512x64x64_gflops=single / 1e9, matmul_512x64x64_fraction=single / peak,
@@ -335,12 +344,17 @@ def main(argv=None):
         padding_waste=executed / useful,
         useful_gflops_per_s_warm=useful / warm / 1e9, fraction_of_peak_warm=useful / warm / peak,
         executed_fraction_of_peak_warm=executed / warm / peak,
+        unpadded_cold_s=unpadded_cold, unpadded_warm_s=unpadded_warm,
+        unpadded_compiled_calls=unpadded_calls, unpadded_waste=unpadded_executed / useful,
+        unpadded_fraction_of_peak_warm=useful / unpadded_warm / peak,
         ours_val_auc_mean=float(np.mean([r.val_auc for r in results])),
         failed=sum(r.failed for r in results))
     if not args.no_keras:
         keras_s, keras_aucs = run_keras(topologies, data, work["epochs"], BATCH, LR, restarts)
         report.update(keras_s=keras_s, keras_val_auc_mean=float(np.mean(keras_aucs)),
-                      speedup_cold=keras_s / cold, speedup_warm=keras_s / warm)
+                      speedup_cold=keras_s / cold, speedup_warm=keras_s / warm,
+                      unpadded_speedup_cold=keras_s / unpadded_cold,
+                      unpadded_speedup_warm=keras_s / unpadded_warm)
     report["uptime_main_end"] = _uptime()
     print(summary(report), flush=True)
     if not args.no_scaling:
@@ -373,6 +387,10 @@ def summary(r: dict) -> str:
                  f"({r['matmul_peak_gflops']:.0f} GFLOP/s); padded work executed: "
                  f"{100 * r['executed_fraction_of_peak_warm']:.1f} % of peak, "
                  f"padding waste {r['padding_waste']:.2f}x")
+    lines.append(f"without padding (max_waste=1.0, {r['unpadded_compiled_calls']} compiled "
+                 f"calls, waste {r['unpadded_waste']:.2f}x from the width grid): cold "
+                 f"{r['unpadded_cold_s']:.2f} s, warm {r['unpadded_warm_s']:.2f} s, useful rate "
+                 f"{100 * r['unpadded_fraction_of_peak_warm']:.1f} % of peak")
     lines.append(f"ceiling of the building block: a 512x64 @ 64x64 product chain reaches "
                  f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak, 16 at once "
                  f"{100 * r['matmul_16x512x64x64_fraction']:.1f} %")
@@ -415,6 +433,14 @@ def markdown(r: dict) -> str:
         f"| useful FLOP rate, warm | {r['useful_gflops_per_s_warm']:.1f} GFLOP/s = "
         f"{100 * r['fraction_of_peak_warm']:.1f} % of peak |",
         f"| executed FLOP rate, warm | {100 * r['executed_fraction_of_peak_warm']:.1f} % of peak |",
+        f"| without padding (`max_waste=1.0`): compiled calls, waste from the width grid | "
+        f"{r['unpadded_compiled_calls']}, {r['unpadded_waste']:.2f}x |",
+        f"| without padding: cold / warm | {r['unpadded_cold_s']:.2f} s / "
+        f"{r['unpadded_warm_s']:.2f} s"
+        + (f" ({r['unpadded_speedup_cold']:.1f}x / {r['unpadded_speedup_warm']:.1f}x Keras)"
+           if "keras_s" in r else "") + " |",
+        f"| without padding: useful FLOP rate, warm | "
+        f"{100 * r['unpadded_fraction_of_peak_warm']:.1f} % of peak |",
         f"| 512x64 @ 64x64 product chain | {r['matmul_512x64x64_gflops']:.0f} GFLOP/s = "
         f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak |",
         f"| the same, 16 models at once | {r['matmul_16x512x64x64_gflops']:.0f} GFLOP/s = "

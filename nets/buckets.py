@@ -1,9 +1,10 @@
 """Grouping models (topology x seed) into shape buckets, each trained by one compiled call.
 
 A bucket has one activation and one padded hidden width per layer. Models are placed greedily,
-largest first, into the first bucket whose padded compute stays within ``max_waste`` times the
-members' useful compute, or whose extra padded work costs less than compiling a bucket of
-its own (``compile_macs`` multiply-accumulates); otherwise they open a new bucket. Widths are
+largest first, into the first bucket they can join: the extra padded work of joining must cost
+less than compiling a bucket of their own (``compile_macs`` multiply-accumulates), and the
+bucket's padded compute must stay within ``max_waste`` times its members' useful compute.
+Otherwise they open a new bucket. Widths are
 rounded up onto a coarse grid (`round_width`) so that the buckets of later calls, e.g. the next
 batch of a topology search, often reuse already compiled shapes. A bucket bigger than the
 memory budget is split into equal chunks (the last one topped up with throw-away copies), so all
@@ -93,7 +94,8 @@ def default_memory_budget() -> int:
     return int(ram * 0.25)
 
 
-def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_waste: float,
+def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
+         max_waste: float | None,
          width_multiple: int, memory_budget: int, batch_size: int, eval_batch: int,
          n_val: int, events: int = 0, compile_macs: float = 0.0) -> list[Chunk]:
     """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
@@ -105,7 +107,9 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
         topologies: the distinct topologies.
         n_seeds: seeds per topology.
         n_inputs: number of input features.
-        max_waste: most padded compute per unit of useful compute in a bucket.
+        max_waste: most padded compute per unit of useful compute in a bucket, whatever a
+            compilation costs (None: no limit). A model alone is never refused: its own
+            padding to the width grid is allowed.
         width_multiple: unit of the padded-width grid (see `round_width`).
         memory_budget: bytes one compiled call may use.
         batch_size: training minibatch size.
@@ -113,8 +117,8 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
         n_val: number of validation events.
         events: events one model processes in the whole run (training set size x epochs),
             which converts per-event padding waste into total work.
-        compile_macs: work worth one compilation; merging that adds less extra work than this
-            is always accepted (0 disables the rule).
+        compile_macs: work worth one compilation; a merge must add less extra work than this
+            (0: only merges that add no work, i.e. models of the same padded shape).
 
     Returns:
         Chunks covering every model exactly once among their real members.
@@ -138,8 +142,9 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *, max_was
                      + padded_macs([round_width(c, width_multiple) for c in carried], n_inputs)
                      * n_seeds)
             extra_work = 3 * (merged - apart) * events  # forward and backward
-            if (merged <= max(apart, max_waste * (bucket["useful"] + useful))
-                    or extra_work < compile_macs):
+            capped = max_waste is not None and merged > max(
+                apart, max_waste * (bucket["useful"] + useful))
+            if not capped and (merged <= apart or extra_work < compile_macs):
                 bucket.update(carried=tuple(max(a, b) for a, b in zip(bucket["carried"], carried)),
                               widths=widths, n_models=n_models, useful=bucket["useful"] + useful)
                 bucket["topologies"].append(i)

@@ -42,9 +42,10 @@ I32 = jnp.int32
 #: A cache hit leaves it unchanged; tests read it to prove that equal shapes reuse programs.
 TRACE_COUNTS: collections.Counter = collections.Counter()
 
-#: Extra padded work (multiply-accumulates) worth one compilation, about a second of CPU time:
-#: merging models into a bucket is always accepted when it adds less than this.
-_COMPILE_MACS = 1e10
+#: Extra padded work (multiply-accumulates) worth one compilation: models share a bucket when
+#: that adds less than this. On 2 CPU cores, compiling one bucket takes 1-1.6 s and training
+#: runs 40-65 GMAC/s (benchmarks.trainer, 2026-11-27 and 2026-12-07).
+_COMPILE_MACS = 5e10
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -227,7 +228,7 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
                restarts: int = 0, *, t_mult: float = 1.0, alpha: float = 0.0,
                loss: str = "bce", class_weight: str | dict | None = None, data_seed: int = 0,
                b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7,
-               max_waste: float = 2.0, width_multiple: int = 8,
+               max_waste: float | None = None, width_multiple: int = 8,
                memory_budget: int | None = None) -> list[TrainResult]:
     """Trains every topology with every seed; models of similar shape share a compiled call.
 
@@ -248,7 +249,10 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
             ``{0: w0, 1: w1}``; multiplies event weights in training and validation losses.
         data_seed: seed of the minibatch order (shared by all models).
         b1, b2, eps: Adam's constants (defaults as Keras).
-        max_waste: most padded compute a bucket may spend per unit of useful compute (>= 1).
+        max_waste: most padded compute a bucket may spend per unit of useful compute (>= 1;
+            None: no limit). Within it, models share a bucket when the extra padded work costs
+            less than compiling a bucket of their own; 1.0 trains each distinct shape (rounded
+            to ``width_multiple``) in a call of its own.
         width_multiple: padded widths are rounded up to a multiple of this.
         memory_budget: bytes one compiled call may use; default half the accelerator's memory,
             or a quarter of RAM on CPU.
@@ -426,8 +430,9 @@ def _check_options(epochs, batch_size, loss, max_waste, width_multiple, arrays):
             raise TrainError(f"{name}={value!r} must be an integer >= 1")
     if loss not in ("bce", "mse"):
         raise TrainError(f"loss={loss!r} is unknown; use 'bce' (classification) or 'mse'")
-    if not max_waste >= 1.0:
-        raise TrainError(f"max_waste={max_waste!r} must be >= 1 (1 allows no padding)")
+    if max_waste is not None and not max_waste >= 1.0:
+        raise TrainError(f"max_waste={max_waste!r} must be >= 1 (1 allows no padding) or None "
+                         "(no limit)")
     if loss == "bce":
         for part in ("train", "val"):
             y = arrays[f"y_{part}"]

@@ -15,7 +15,9 @@ def test_width_grid():
 def test_padding_waste_is_bounded_and_every_model_placed_once():
     topologies = [nets.Topology((w, w // 2 + 1)) for w in (4, 8, 30, 60, 200, 500, 1000)]
     topologies.append(nets.Topology((20,), "tanh"))
-    chunks = plan(topologies, 2, 10, max_waste=2.0, **PLAN)
+    # compilations priced beyond any padding: only max_waste keeps models apart
+    chunks = plan(topologies, 2, 10, max_waste=2.0, events=100, compile_macs=float("inf"),
+                  **PLAN)
     members = sorted(m for c in chunks for m in c.members[:c.n_real])
     assert members == list(range(2 * len(topologies)))
     for c in chunks:
@@ -28,11 +30,25 @@ def test_padding_waste_is_bounded_and_every_model_placed_once():
     assert len({c.widths for c in chunks}) > 1  # 4 and 1000 are not padded together
 
 
-def test_cheap_merges_are_accepted_to_save_a_compilation():
+def test_models_merge_when_padding_costs_less_than_a_compilation():
     topologies = [nets.Topology((4, 4)), nets.Topology((60, 60))]
-    assert len(plan(topologies, 1, 8, max_waste=1.0, **PLAN)) == 2
-    assert len(plan(topologies, 1, 8, max_waste=1.0, events=100, compile_macs=1e10,
+    extra = 3 * (padded_macs((64, 64), 8) * 2 - padded_macs((64, 64), 8)
+                 - padded_macs((8, 8), 8)) * 100  # the merge's extra work over 100 events
+    assert len(plan(topologies, 1, 8, max_waste=None, **PLAN)) == 2
+    assert len(plan(topologies, 1, 8, max_waste=None, events=100, compile_macs=extra,
+                    **PLAN)) == 2
+    assert len(plan(topologies, 1, 8, max_waste=None, events=100, compile_macs=extra + 1,
                     **PLAN)) == 1
+
+
+def test_max_waste_overrides_a_cheap_merge():
+    topologies = [nets.Topology((4, 4)), nets.Topology((60, 60))]
+    cheap = dict(PLAN, events=100, compile_macs=1e10)
+    useful = sum(t.macs(8) for t in topologies)
+    merged = padded_macs((64, 64), 8) * 2
+    assert len(plan(topologies, 1, 8, max_waste=merged / useful, **cheap)) == 1
+    assert len(plan(topologies, 1, 8, max_waste=merged / useful * 0.99, **cheap)) == 2
+    assert len(plan(topologies, 1, 8, max_waste=1.0, **cheap)) == 2
 
 
 def test_memory_budget_splits_into_equal_chunks():

@@ -148,6 +148,15 @@ def test_chunks_of_one_bucket_share_one_compilation(data, mixed):
         np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
 
 
+def test_max_waste_one_trains_each_shape_in_its_own_call(data, mixed, captured):
+    before = len(captured)
+    split = nets.train_many(MIXED, data, seeds=(0, 1), max_waste=1.0, width_multiple=1,
+                            **OPTIONS)
+    assert [p.present.shape[0] for p, _ in captured[before:]] == [2, 2, 2]  # 3 calls
+    for a, b in zip(split, mixed[0]):  # the same training, at each model's own shape
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
+
+
 def test_diverging_model_is_flagged_and_isolated(data, mixed):
     results, _ = mixed
     rates = [3e-2, 1e30, 3e-2]
