@@ -4,11 +4,11 @@ A bucket has one activation and one padded hidden width per layer. Models are pl
 largest first, into the first bucket they can join: the extra padded work of joining must cost
 less than compiling a bucket of their own (``compile_macs`` multiply-accumulates), and the
 bucket's padded compute must stay within ``max_waste`` times its members' useful compute.
-Otherwise they open a new bucket. Widths are
-rounded up onto a coarse grid (`round_width`) so that the buckets of later calls, e.g. the next
-batch of a topology search, often reuse already compiled shapes. A bucket bigger than the
-memory budget is split into equal chunks (the last one topped up with throw-away copies), so all
-of its chunks share one shape and one compilation.
+Otherwise they open a new bucket. Widths are rounded up onto a coarse grid (`round_width`) so
+that the buckets of later calls, e.g. the next batch of a topology search, often reuse already
+compiled shapes. A bucket bigger than the memory budget is split into equal chunks (the last
+one topped up with throw-away copies), so all of its chunks share one shape and one
+compilation.
 """
 
 from __future__ import annotations
@@ -95,9 +95,9 @@ def default_memory_budget() -> int:
 
 
 def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
-         max_waste: float | None,
-         width_multiple: int, memory_budget: int, batch_size: int, eval_batch: int,
-         n_val: int, events: int = 0, compile_macs: float = 0.0) -> list[Chunk]:
+         max_waste: float | None, width_multiple: int, memory_budget: int, batch_size: int,
+         eval_batch: int, n_val: int, events: int = 0,
+         compile_macs: float = 0.0) -> list[Chunk]:
     """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
 
     Model ``k`` is topology ``k // n_seeds`` with seed index ``k % n_seeds``; the seeds of one
