@@ -15,8 +15,8 @@ Reported:
   Useful FLOPs count only the real, unpadded networks (see `useful_flops`); the padded FLOPs the
   trainer actually executes are reported beside them, with their ratio (the padding waste);
 * the same models trained without padding (``max_waste=1.0``: each distinct shape, rounded to
-  the width grid, in a compiled call of its own), cold and warm: the useful FLOP rate that no
-  bucketing can beat here, and what its compilations cost;
+  the width grid, in a compiled call of its own), cold and warm: the useful FLOP rate with the
+  least work executed, and what its compilations cost;
 * the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone and 16
   at a time), as the ceiling of what its small matmuls can reach on this machine;
 * a scaling table: time and memory versus the number of models (1, 4, 16, 64; the main
