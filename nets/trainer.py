@@ -43,9 +43,10 @@ I32 = jnp.int32
 TRACE_COUNTS: collections.Counter = collections.Counter()
 
 #: Extra padded work (multiply-accumulates) worth one compilation: models share a bucket when
-#: that adds less than this. On 2 CPU cores, compiling one bucket takes 1-1.6 s and training
-#: runs 40-65 GMAC/s (benchmarks.trainer, 2026-11-27 and 2026-12-07).
-_COMPILE_MACS = 5e10
+#: that adds less than this. In `benchmarks.trainer` on 2 CPU cores, the bucket's tracing and
+#: compilation (cold minus warm) took 1.6 s and 2.5 s while its padded work ran at 64 and
+#: 37 GMAC/s (2026-11-27, 2026-12-07): 1.0e11 and 0.9e11 multiply-accumulates.
+_COMPILE_MACS = 1e11
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

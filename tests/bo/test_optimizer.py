@@ -118,7 +118,6 @@ def _compilations(run):
     return compiles
 
 
-
 def test_second_ask_in_a_capacity_bucket_does_not_recompile():
     opt = bo.Optimizer(BRANIN_SPACE, seed=4, n_initial=3)
 
