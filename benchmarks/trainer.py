@@ -9,7 +9,7 @@ Reported:
 
 * wall time of ours cold (first call in the process: tracing and compilation included) and warm
   (the same call again, compiled programs reused; the faster of two), Keras's time, and both
-  speed-ups;
+  speed-ups; the trainer runs with its defaults, so on CPU one call per core at once;
 * useful FLOP rate against the float32 matmul peak measured in the same run (a 2048^3 product,
   before and after our runs, the better of the two).
   Useful FLOPs count only the real, unpadded networks (see `useful_flops`); the padded FLOPs the
@@ -17,8 +17,9 @@ Reported:
 * the same models trained without padding (``max_waste=1.0``: each distinct shape, rounded to
   the width grid, in a compiled call of its own), cold and warm: the useful FLOP rate with the
   least work executed, and what its compilations cost;
-* the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone and 16
-  at a time), as the ceiling of what its small matmuls can reach on this machine;
+* the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone, 16 in
+  one call, and such calls from as many threads at once as the trainer runs), as the ceiling of
+  what its small matmuls can reach on this machine;
 * a scaling table: time and memory versus the number of models (1, 4, 16, 64; the main
   workload's data and epochs) and versus width (4 models of three equal layers, up to 2000, with a
   smaller data set stated in the table). Each case runs in a fresh process, so its cold time
@@ -40,6 +41,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import json
 import math
@@ -110,16 +112,17 @@ def useful_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: in
 
 
 def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: int,
-                   batch_size: int, max_waste: float | None = None) -> tuple[float, int]:
+                   batch_size: int, max_waste: float | None = None,
+                   parallel: int = 1) -> tuple[float, list[buckets.Chunk]]:
     """The same count for the padded shapes the trainer runs (throw-away copies and the last
-    step's masked tail included), and the number of compiled calls, from the trainer's plan
-    (``max_waste`` as given to `nets.train_many`)."""
+    step's masked tail included), and the trainer's plan: its calls (``max_waste`` and
+    ``parallel`` as given to `nets.train_many`)."""
     n_val_chunks = math.ceil(n_val / trainer._eval_batch(n_val))
     eval_batch = trainer._eval_batch(n_val)
     chunks = buckets.plan(topologies, 1, n_inputs, max_waste=max_waste, width_multiple=8,
                           memory_budget=buckets.default_memory_budget(), batch_size=batch_size,
                           eval_batch=eval_batch, n_val=n_val, events=n_train * epochs,
-                          compile_macs=trainer._COMPILE_MACS)
+                          compile_macs=trainer._COMPILE_MACS, parallel=parallel)
     events = math.ceil(n_train / batch_size) * batch_size
     total = 0.0
     for c in chunks:
@@ -127,16 +130,23 @@ def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: 
         m1 = n_inputs * (c.widths[0] if c.widths else 1)
         total += len(c.members) * ((6 * m - 2 * m1) * events
                                    + 2 * m * n_val_chunks * eval_batch) * epochs
-    return float(total), len(chunks)
+    return float(total), chunks
 
 
-def _best_time(f, *args, repeats: int = 5) -> float:
+def programs(chunks) -> int:
+    """How many distinct programs a plan compiles: one per chunk shape."""
+    return len({(c.activation, c.widths, len(c.members)) for c in chunks})
+
+
+def _best_time(f, *args, repeats: int = 5, threads: int = 1) -> float:
+    """Best wall time of ``f(*args)``, called from ``threads`` threads at once."""
     jax.block_until_ready(f(*args))
     best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(f(*args))
-        best = min(best, time.perf_counter() - start)
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            list(pool.map(lambda _: jax.block_until_ready(f(*args)), range(threads)))
+            best = min(best, time.perf_counter() - start)
     return best
 
 
@@ -146,11 +156,12 @@ def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size ** 3 / _best_time(jax.jit(lambda x: x @ x), a, repeats=repeats)
 
 
-def small_matmul_rate(n_models: int, events: int = 512, width: int = 64,
+def small_matmul_rate(n_models: int, threads: int = 1, events: int = 512, width: int = 64,
                       chain: int = 200) -> float:
     """FLOP/s of ``chain`` dependent (events x width) @ (width x width) products, for
-    ``n_models`` independent models at once: the trainer's building block, with nothing else
-    in the loop. Orthogonal matrices keep the values from growing or vanishing."""
+    ``n_models`` independent models in one call, that call made from ``threads`` threads at
+    once: the trainer's building block, with nothing else in the loop. Orthogonal matrices keep
+    the values from growing or vanishing."""
     rng = np.random.default_rng(0)
     q = np.linalg.qr(rng.normal(size=(n_models, width, width)))[0].astype(np.float32)
     h = rng.normal(size=(n_models, events, width)).astype(np.float32)
@@ -159,8 +170,9 @@ def small_matmul_rate(n_models: int, events: int = 512, width: int = 64,
         return jax.lax.scan(lambda c, _: (jnp.einsum("mbi,mij->mbj", c, q), None), h, None,
                             length=chain)[0]
 
-    seconds = _best_time(jax.jit(run), jnp.asarray(h), jnp.asarray(q), repeats=3)
-    return 2 * n_models * events * width * width * chain / seconds
+    seconds = _best_time(jax.jit(run), jnp.asarray(h), jnp.asarray(q), repeats=3,
+                         threads=threads)
+    return 2 * threads * n_models * events * width * width * chain / seconds
 
 
 def run_ours(topologies, data, epochs, batch_size, lr, restarts, max_waste=None):
@@ -256,9 +268,9 @@ def run_case(case: dict) -> dict:
     n_inputs = data.x_train.shape[1]
     args = (topologies, n_inputs, case["n_train"], case["n_val"], case["epochs"])
     useful = useful_flops(*args)
-    executed, n_calls = executed_flops(*args, BATCH)
+    executed, chunks = executed_flops(*args, BATCH, parallel=buckets.default_parallel())
     return dict(case, cold_s=cold, warm_s=warm, useful_gflop=useful / 1e9,
-                executed_gflop=executed / 1e9, compiled_calls=n_calls,
+                executed_gflop=executed / 1e9, calls=len(chunks), programs=programs(chunks),
                 useful_gflops_per_s_warm=useful / warm / 1e9,
                 call_peak_bytes=call_bytes,
                 process_peak_rss_bytes=peak_rss_bytes(),
@@ -320,7 +332,8 @@ def main(argv=None):
 
     size = 1024 if args.quick else 2048
     peak = matmul_peak(size)
-    single, batched = small_matmul_rate(1), small_matmul_rate(16)
+    parallel = buckets.default_parallel()
+    rates = [small_matmul_rate(1), small_matmul_rate(16), small_matmul_rate(16, parallel)]
     cold, results = run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)
     warm = min(run_ours(topologies, data, work["epochs"], BATCH, LR, restarts)[0]
                for _ in range(2))
@@ -330,22 +343,28 @@ def main(argv=None):
     unpadded_warm = min(run_ours(*unpadded)[0] for _ in range(2))
     # measured again after our runs; the best of both (a busy machine only ever slows it down)
     peak = max(peak, matmul_peak(size))
-    single, batched = max(single, small_matmul_rate(1)), max(batched, small_matmul_rate(16))
+    rates = [max(rates[0], small_matmul_rate(1)), max(rates[1], small_matmul_rate(16)),
+             max(rates[2], small_matmul_rate(16, parallel))]
     flop_args = (topologies, n_inputs, work["n_train"], work["n_val"], work["epochs"])
     useful = useful_flops(*flop_args)
-    executed, n_calls = executed_flops(*flop_args, BATCH)
-    unpadded_executed, unpadded_calls = executed_flops(*flop_args, BATCH, max_waste=1.0)
+    executed, chunks = executed_flops(*flop_args, BATCH, parallel=parallel)
+    unpadded_executed, unpadded = executed_flops(*flop_args, BATCH, max_waste=1.0,
+                                                 parallel=parallel)
     report.update(
         matmul_peak_gflops=peak / 1e9,
-        matmul_512x64x64_gflops=single / 1e9, matmul_512x64x64_fraction=single / peak,
-        matmul_16x512x64x64_gflops=batched / 1e9, matmul_16x512x64x64_fraction=batched / peak,
-        ours_cold_s=cold, ours_warm_s=warm, compiled_calls=n_calls,
+        matmul_512x64x64_gflops=rates[0] / 1e9, matmul_512x64x64_fraction=rates[0] / peak,
+        matmul_16x512x64x64_gflops=rates[1] / 1e9, matmul_16x512x64x64_fraction=rates[1] / peak,
+        matmul_16x512x64x64_threaded_gflops=rates[2] / 1e9,
+        matmul_16x512x64x64_threaded_fraction=rates[2] / peak,
+        parallel=parallel, ours_cold_s=cold, ours_warm_s=warm, calls=len(chunks),
+        programs=programs(chunks),
         useful_gflop=useful / 1e9, executed_gflop=executed / 1e9,
         padding_waste=executed / useful,
         useful_gflops_per_s_warm=useful / warm / 1e9, fraction_of_peak_warm=useful / warm / peak,
         executed_fraction_of_peak_warm=executed / warm / peak,
         unpadded_cold_s=unpadded_cold, unpadded_warm_s=unpadded_warm,
-        unpadded_compiled_calls=unpadded_calls, unpadded_waste=unpadded_executed / useful,
+        unpadded_calls=len(unpadded), unpadded_programs=programs(unpadded),
+        unpadded_waste=unpadded_executed / useful,
         unpadded_fraction_of_peak_warm=useful / unpadded_warm / peak,
         ours_val_auc_mean=float(np.mean([r.val_auc for r in results])),
         failed=sum(r.failed for r in results))
@@ -376,8 +395,8 @@ def summary(r: dict) -> str:
     if r["load_start"] > r["cpu_count"]:
         lines.append(f"WARNING: busy machine (load average {r['load_start']:.1f} on "
                      f"{r['cpu_count']} CPUs): rates distorted, compare ratios only")
-    lines += [f"nets.train_many, {len(r['topologies'])} models ({r['compiled_calls']} compiled "
-             f"call(s)): cold {r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
+    lines += [f"nets.train_many, {len(r['topologies'])} models ({r['calls']} calls of "
+             f"{r['programs']} compiled program(s), {r['parallel']} at once): cold {r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
     if "keras_s" in r:
         lines.append(f"Keras 3 one model at a time: {r['keras_s']:.1f} s -> speed-up "
                      f"{r['speedup_cold']:.1f}x cold, {r['speedup_warm']:.1f}x warm "
@@ -387,13 +406,14 @@ def summary(r: dict) -> str:
                  f"({r['matmul_peak_gflops']:.0f} GFLOP/s); padded work executed: "
                  f"{100 * r['executed_fraction_of_peak_warm']:.1f} % of peak, "
                  f"padding waste {r['padding_waste']:.2f}x")
-    lines.append(f"without padding (max_waste=1.0, {r['unpadded_compiled_calls']} compiled "
-                 f"calls, waste {r['unpadded_waste']:.2f}x from the width grid): cold "
+    lines.append(f"without padding (max_waste=1.0, {r['unpadded_programs']} compiled "
+                 f"programs, waste {r['unpadded_waste']:.2f}x from the width grid): cold "
                  f"{r['unpadded_cold_s']:.2f} s, warm {r['unpadded_warm_s']:.2f} s, useful rate "
                  f"{100 * r['unpadded_fraction_of_peak_warm']:.1f} % of peak")
     lines.append(f"ceiling of the building block: a 512x64 @ 64x64 product chain reaches "
                  f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak, 16 at once "
-                 f"{100 * r['matmul_16x512x64x64_fraction']:.1f} %")
+                 f"{100 * r['matmul_16x512x64x64_fraction']:.1f} %, {r['parallel']} such calls "
+                 f"at once {100 * r['matmul_16x512x64x64_threaded_fraction']:.1f} %")
     return "\n".join(lines)
 
 
@@ -419,7 +439,8 @@ def markdown(r: dict) -> str:
         "| | value |", "|---|---|",
         f"| ours, cold (compilation included) | {r['ours_cold_s']:.2f} s |",
         f"| ours, warm | {r['ours_warm_s']:.2f} s |",
-        f"| compiled calls (shape buckets) | {r['compiled_calls']} |",
+        f"| calls / compiled programs (shape buckets) / calls at once | {r['calls']} / "
+        f"{r['programs']} / {r['parallel']} |",
     ]
     if "keras_s" in r:
         out += [f"| Keras 3 `fit`, one model at a time | {r['keras_s']:.1f} s |",
@@ -433,8 +454,8 @@ def markdown(r: dict) -> str:
         f"| useful FLOP rate, warm | {r['useful_gflops_per_s_warm']:.1f} GFLOP/s = "
         f"{100 * r['fraction_of_peak_warm']:.1f} % of peak |",
         f"| executed FLOP rate, warm | {100 * r['executed_fraction_of_peak_warm']:.1f} % of peak |",
-        f"| without padding (`max_waste=1.0`): compiled calls, waste from the width grid | "
-        f"{r['unpadded_compiled_calls']}, {r['unpadded_waste']:.2f}x |",
+        f"| without padding (`max_waste=1.0`): compiled programs, waste from the width grid | "
+        f"{r['unpadded_programs']}, {r['unpadded_waste']:.2f}x |",
         f"| without padding: cold / warm | {r['unpadded_cold_s']:.2f} s / "
         f"{r['unpadded_warm_s']:.2f} s"
         + (f" ({r['unpadded_speedup_cold']:.1f}x / {r['unpadded_speedup_warm']:.1f}x Keras)"
@@ -443,8 +464,11 @@ def markdown(r: dict) -> str:
         f"{100 * r['unpadded_fraction_of_peak_warm']:.1f} % of peak |",
         f"| 512x64 @ 64x64 product chain | {r['matmul_512x64x64_gflops']:.0f} GFLOP/s = "
         f"{100 * r['matmul_512x64x64_fraction']:.1f} % of peak |",
-        f"| the same, 16 models at once | {r['matmul_16x512x64x64_gflops']:.0f} GFLOP/s = "
-        f"{100 * r['matmul_16x512x64x64_fraction']:.1f} % of peak |", "",
+        f"| the same, 16 models in one call | {r['matmul_16x512x64x64_gflops']:.0f} GFLOP/s = "
+        f"{100 * r['matmul_16x512x64x64_fraction']:.1f} % of peak |",
+        f"| the same, {r['parallel']} such calls at once | "
+        f"{r['matmul_16x512x64x64_threaded_gflops']:.0f} GFLOP/s = "
+        f"{100 * r['matmul_16x512x64x64_threaded_fraction']:.1f} % of peak |", "",
         "Useful FLOPs: per model with m multiply-accumulates per event (real layers, output "
         "included) and m1 in its first layer, (6m - 2m1) per training event (forward, weight "
         "gradients, input gradients except the first layer's) plus 2m per validation event, "
@@ -462,7 +486,7 @@ def markdown(r: dict) -> str:
             models = c["value"] if c["vary"] == "models" else 4
             out.append(
                 f"| {c['vary']} | {models} | {widths} | {c['n_train']} x {c['epochs']} | "
-                f"{c['compiled_calls']} | {c['cold_s']:.2f} | {c['warm_s']:.2f} | "
+                f"{c['calls']} | {c['cold_s']:.2f} | {c['warm_s']:.2f} | "
                 f"{c['useful_gflops_per_s_warm']:.1f} | {c['call_peak_bytes'] / 2**20:.1f} | "
                 f"{c['process_peak_rss_bytes'] / 2**20:.0f} |")
         out.append("")

@@ -6,9 +6,9 @@ less than compiling a bucket of their own (``compile_macs`` multiply-accumulates
 bucket's padded compute must stay within ``max_waste`` times its members' useful compute.
 Otherwise they open a new bucket. Widths are rounded up onto a coarse grid (`round_width`) so
 that the buckets of later calls, e.g. the next batch of a topology search, often reuse already
-compiled shapes. A bucket bigger than the memory budget is split into equal chunks (the last
-one topped up with throw-away copies), so all of its chunks share one shape and one
-compilation.
+compiled shapes. A bucket is cut into equal chunks (the last one topped up with throw-away
+copies) when it exceeds the memory budget, and into as many chunks as there are calls to run
+at once; all chunks of a bucket share one shape and one compilation.
 """
 
 from __future__ import annotations
@@ -94,10 +94,21 @@ def default_memory_budget() -> int:
     return int(ram * 0.25)
 
 
+def default_parallel() -> int:
+    """Compiled calls to run at once: the CPU cores this process may use when JAX computes on
+    the CPU (one call runs mostly on one core there), else 1 (one accelerator)."""
+    if jax.devices()[0].platform != "cpu":
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
          max_waste: float | None, width_multiple: int, memory_budget: int, batch_size: int,
-         eval_batch: int, n_val: int, events: int = 0,
-         compile_macs: float = 0.0) -> list[Chunk]:
+         eval_batch: int, n_val: int, events: int = 0, compile_macs: float = 0.0,
+         parallel: int = 1) -> list[Chunk]:
     """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
 
     Model ``k`` is topology ``k // n_seeds`` with seed index ``k % n_seeds``; the seeds of one
@@ -119,6 +130,8 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
             which converts per-event padding waste into total work.
         compile_macs: work worth one compilation; a merge must add less extra work than this
             (0: only merges that add no work, i.e. models of the same padded shape).
+        parallel: calls that will run at once; a bucket is cut into at least this many chunks
+            (at most one per member), so that they can.
 
     Returns:
         Chunks covering every model exactly once among their real members.
@@ -160,9 +173,9 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
         members = [t * n_seeds + s for t in sorted(bucket["topologies"]) for s in range(n_seeds)]
         per_model = model_bytes(bucket["widths"], n_inputs, batch_size, eval_batch, n_val)
         capacity = max(1, memory_budget // per_model)
-        n_chunks = math.ceil(len(members) / capacity)
+        n_chunks = max(math.ceil(len(members) / capacity), min(parallel, len(members)))
         size = math.ceil(len(members) / n_chunks)
-        for c in range(n_chunks):
+        for c in range(math.ceil(len(members) / size)):
             real = members[c * size:(c + 1) * size]
             filler = [real[0]] * (size - len(real))
             chunks.append(Chunk(bucket["activation"], bucket["widths"], tuple(real + filler),

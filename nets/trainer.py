@@ -1,7 +1,9 @@
 """`train_many`: trains many MLP topologies x seeds, one compiled call per shape bucket.
 
 Each bucket chunk is a single ``jit(vmap(fit_one))`` call: ``vmap`` over the models of the chunk,
-``lax.scan`` over epochs and, inside, over minibatch steps. All models of a call see the same
+``lax.scan`` over epochs and, inside, over minibatch steps. On CPU one such call keeps about one
+core busy (its small products are not worth splitting), so chunks run from a thread pool, one
+per core, and a bucket is cut into that many chunks of one shape. All models of a call see the same
 minibatches in the same order, drawn on the host from ``data_seed`` once per `train_many` call
 (int32 event indices, epochs x n_train of them, kept on the device with the data). The network
 runs feature-major (see `nets.mlp.forward_t`); parameters enter and leave a call in the usual
@@ -18,6 +20,7 @@ part of the program turns on JAX's x64 mode.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -45,7 +48,8 @@ TRACE_COUNTS: collections.Counter = collections.Counter()
 #: Extra padded work (multiply-accumulates) worth one compilation: models share a bucket when
 #: that adds less than this. In `benchmarks.trainer` on 2 CPU cores, the bucket's tracing and
 #: compilation (cold minus warm) took 1.6 s and 2.5 s while its padded work ran at 64 and
-#: 37 GMAC/s (2026-11-27, 2026-12-07): 1.0e11 and 0.9e11 multiply-accumulates.
+#: 37 GMAC/s, one call at a time (2026-11-27, 2026-12-07): 1.0e11 and 0.9e11
+#: multiply-accumulates; with two calls at once, 1.8 s at 75 GMAC/s: 1.4e11 (2026-12-07).
 _COMPILE_MACS = 1e11
 
 
@@ -230,7 +234,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
                loss: str = "bce", class_weight: str | dict | None = None, data_seed: int = 0,
                b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7,
                max_waste: float | None = None, width_multiple: int = 8,
-               memory_budget: int | None = None) -> list[TrainResult]:
+               memory_budget: int | None = None, parallel: int | None = None
+               ) -> list[TrainResult]:
     """Trains every topology with every seed; models of similar shape share a compiled call.
 
     Args:
@@ -256,7 +261,11 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
             to ``width_multiple``) in a call of its own.
         width_multiple: padded widths are rounded up to a multiple of this.
         memory_budget: bytes one compiled call may use; default half the accelerator's memory,
-            or a quarter of RAM on CPU.
+            or a quarter of RAM on CPU, shared by the calls that run at once.
+        parallel: compiled calls run at once, each from a thread of its own. A bucket is cut
+            into this many equal chunks that share one compilation. One call runs mostly on one
+            CPU core, so on CPU this multiplies the throughput by up to the number of cores.
+            None: the cores this process may use when JAX computes on the CPU, else 1.
 
     Returns:
         One `TrainResult` per (topology, seed), topology-major:
@@ -268,7 +277,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     topologies = [_as_topology(t, i) for i, t in enumerate(topologies)]
     seeds = _check_seeds(seeds)
     arrays = _check_arrays(data)
-    _check_options(epochs, batch_size, loss, max_waste, width_multiple, arrays)
+    _check_options(epochs, batch_size, loss, max_waste, width_multiple, parallel, arrays)
+    parallel = buckets.default_parallel() if parallel is None else int(parallel)
     rates = _learning_rates(lr, len(topologies))
     n_train, n_inputs = arrays["x_train"].shape
     n_val = arrays["x_val"].shape[0]
@@ -276,17 +286,19 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     schedule = sgdr(epochs, steps, restarts, t_mult, alpha)
     eval_batch = _eval_batch(n_val)
     device_data = _to_device(arrays, class_weight, loss, eval_batch)
-    budget = buckets.default_memory_budget() if memory_budget is None else int(memory_budget)
+    budget = (buckets.default_memory_budget() // parallel if memory_budget is None
+              else int(memory_budget))
     chunks = buckets.plan(topologies, len(seeds), n_inputs, max_waste=max_waste,
                           width_multiple=width_multiple, memory_budget=budget,
                           batch_size=batch_size, eval_batch=eval_batch, n_val=n_val,
-                          events=n_train * epochs, compile_macs=_COMPILE_MACS)
+                          events=n_train * epochs, compile_macs=_COMPILE_MACS, parallel=parallel)
     orders = jax.device_put(_minibatch_orders(n_train, epochs, steps, batch_size, data_seed))
     config = {"epochs": epochs, "batch_size": batch_size, "restarts": restarts,
               "t_mult": t_mult, "alpha": alpha, "loss": loss, "data_seed": data_seed,
               "class_weight": class_weight, "b1": b1, "b2": b2, "eps": eps}
     results: list[TrainResult | None] = [None] * (len(topologies) * len(seeds))
-    for chunk in chunks:
+
+    def train(chunk):
         spec = _Spec(chunk.activation, loss, epochs, steps, batch_size, n_train, n_val,
                      schedule, b1, b2, eps)
         models = [(topologies[k // len(seeds)], seeds[k % len(seeds)], rates[k // len(seeds)])
@@ -298,6 +310,14 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
             topology, seed, rate = models[j]
             results[k] = _result(topology, seed, n_inputs, best, history, j, arrays,
                                  dict(config, lr=rate), wall, loss)
+
+    if parallel == 1 or len(chunks) == 1:
+        for chunk in chunks:
+            train(chunk)
+    else:
+        # JAX compiles a shape once even when several threads ask for it at the same time
+        with concurrent.futures.ThreadPoolExecutor(min(parallel, len(chunks))) as pool:
+            list(pool.map(train, chunks))  # re-raises the first error
     return results
 
 
@@ -424,13 +444,16 @@ def _learning_rates(lr, n_topologies) -> list[float]:
     return [float(r) for r in np.broadcast_to(rates, (n_topologies,))]
 
 
-def _check_options(epochs, batch_size, loss, max_waste, width_multiple, arrays):
+def _check_options(epochs, batch_size, loss, max_waste, width_multiple, parallel, arrays):
     for name, value in (("epochs", epochs), ("batch_size", batch_size),
                         ("width_multiple", width_multiple)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise TrainError(f"{name}={value!r} must be an integer >= 1")
     if loss not in ("bce", "mse"):
         raise TrainError(f"loss={loss!r} is unknown; use 'bce' (classification) or 'mse'")
+    if parallel is not None and (not isinstance(parallel, (int, np.integer)) or parallel < 1):
+        raise TrainError(f"parallel={parallel!r} must be an integer >= 1 or None (one call per "
+                         "CPU core, one on an accelerator)")
     if max_waste is not None and not max_waste >= 1.0:
         raise TrainError(f"max_waste={max_waste!r} must be >= 1 (1 allows no padding) or None "
                          "(no limit)")

@@ -43,6 +43,7 @@ import numpy as np
 
 import bo
 import nets
+from nets.buckets import default_parallel
 
 from ntbo import data as data_mod
 from ntbo import results as report_mod
@@ -114,7 +115,8 @@ def evaluate(task: dict) -> dict:
     Args:
         task: plain data: ``data`` (a `ntbo.data.data_spec`), ``objective`` (the objective
             section as a dict), ``topologies`` (list of `nets.Topology.to_dict`) and ``lrs``
-            (one learning rate per topology).
+            (one learning rate per topology); optional ``parallel``, the training calls to run
+            at once (`nets.train_many`; absent or None: its default).
 
     Returns:
         ``{"worker": "host:pid", "trials": [summarise(...) per topology]}``.
@@ -125,7 +127,8 @@ def evaluate(task: dict) -> dict:
     topologies = [nets.Topology.from_dict(t) for t in task["topologies"]]
     results = nets.train_many(topologies, prepared.data, seeds=seeds, epochs=objective["epochs"],
                               batch_size=objective["batch_size"], lr=task["lrs"],
-                              restarts=objective["restarts"], class_weight=objective["class_weight"])
+                              restarts=objective["restarts"], class_weight=objective["class_weight"],
+                              parallel=task.get("parallel"))
     n = len(seeds)
     return {"worker": f"{socket.gethostname()}:{os.getpid()}",
             "trials": [summarise(results[i * n:(i + 1) * n], objective["metric"], prepared.data,
@@ -381,7 +384,8 @@ class _Run:
         for part in np.array_split(np.arange(len(todo)), n_parts):
             chunk = [todo[i] for i in part]
             payload = {"data": self.spec, "objective": self.objective,
-                       "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk]}
+                       "topologies": [t.topology.to_dict() for t in chunk], "lrs": [t.lr for t in chunk],
+                       "parallel": self.parallel()}
             self.in_flight.append(_Task(batch_id, chunk, payload, None, 0.0, 0))
             self._submit(self.in_flight[-1])
 
@@ -476,6 +480,13 @@ class _Run:
         """Trials that count towards the budget (all but infeasible ones)."""
         counts = self.study.counts()
         return sum(counts[s] for s in ("pending", "running", "complete", "failed"))
+
+    def parallel(self) -> int | None:
+        """Training calls each task runs at once: worker processes on this machine share its
+        cores; None (the trainer's default, all cores) in this process or on a remote cluster."""
+        if self.executor.kind == "local" or self.executor.scheduler is not None:
+            return None
+        return max(1, default_parallel() // self.executor.workers)
 
     def slots(self) -> int:
         """Batches kept in flight: one in this process or with ``spread``, else one per worker."""

@@ -15,7 +15,15 @@ def test_useful_flops_by_hand():
 def test_executed_flops_count_the_padding():
     topologies = [nets.Topology((4,)), nets.Topology((60, 30))]
     useful = useful_flops(topologies, 8, 1000, 100, 2)
-    executed, calls = executed_flops(topologies, 8, 1000, 100, 2, batch_size=512)
-    assert calls >= 1 and executed > useful
+    executed, chunks = executed_flops(topologies, 8, 1000, 100, 2, batch_size=512)
+    assert len(chunks) >= 1 and executed > useful
     exact, _ = executed_flops([nets.Topology((16,))], 8, 1024, 8, 1, batch_size=512)
     assert exact == useful_flops([nets.Topology((16,))], 8, 1024, 8, 1)  # nothing padded
+
+
+def test_executed_flops_count_the_copies_that_fill_a_chunk():
+    one = useful_flops([nets.Topology((16,))], 8, 1024, 8, 1)
+    # three models run at two calls at once: two chunks of two, one a throw-away copy
+    executed, chunks = executed_flops([nets.Topology((16,))] * 3, 8, 1024, 8, 1,
+                                      batch_size=512, parallel=2)
+    assert [len(c.members) for c in chunks] == [2, 2] and executed == 4 * one

@@ -1,5 +1,7 @@
 """Shape-bucket planning: bounded padding, one activation per bucket, equal-size chunks."""
 
+import pytest
+
 import nets
 from nets.buckets import model_bytes, padded_macs, plan, round_width
 
@@ -58,6 +60,16 @@ def test_memory_budget_splits_into_equal_chunks():
     assert [len(c.members) for c in chunks] == [2, 2, 2]
     assert [c.n_real for c in chunks] == [2, 2, 1]
     assert len({c.widths for c in chunks}) == 1
+
+
+@pytest.mark.parametrize("n_models, parallel, sizes", [
+    (5, 4, [2, 2, 1]), (5, 2, [3, 2]), (4, 4, [1, 1, 1, 1]), (2, 8, [1, 1]), (3, 1, [3])])
+def test_parallel_cuts_a_bucket_into_equal_chunks(n_models, parallel, sizes):
+    topologies = [nets.Topology((16,))] * n_models
+    chunks = plan(topologies, 1, 8, max_waste=None, parallel=parallel, **PLAN)
+    assert [c.n_real for c in chunks] == sizes
+    assert len({len(c.members) for c in chunks}) == 1  # one shape, one compilation
+    assert sorted(m for c in chunks for m in c.members[:c.n_real]) == list(range(n_models))
 
 
 def test_same_padded_shape_always_shares_a_bucket():

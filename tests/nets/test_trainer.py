@@ -8,7 +8,8 @@ import nets
 from nets import trainer
 from nets.buckets import plan
 
-OPTIONS = dict(epochs=4, batch_size=32, lr=3e-2, restarts=1, data_seed=3)
+# one call at a time, so that the tests can count calls whatever the machine's cores
+OPTIONS = dict(epochs=4, batch_size=32, lr=3e-2, restarts=1, data_seed=3, parallel=1)
 SMALL = nets.Topology((5, 0, 3))
 MIXED = [nets.Topology((12, 9, 4)), SMALL, nets.Topology((7,))]
 
@@ -24,6 +25,7 @@ def captured(monkeypatch_module):
         calls.append((jax.tree.map(np.asarray, padding), jax.tree.map(np.asarray, out)))
         return out
 
+    spy.clear_cache = original.clear_cache
     monkeypatch_module.setattr(trainer, "_fit_chunk", spy)
     return calls
 
@@ -157,6 +159,18 @@ def test_max_waste_one_trains_each_shape_in_its_own_call(data, mixed, captured):
         np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
 
 
+def test_calls_at_once_share_one_compilation_and_train_the_same(data, mixed, captured):
+    trainer._fit_chunk.clear_cache()  # the threads start cold, all at the same time
+    before, traces = len(captured), sum(trainer.TRACE_COUNTS.values())
+    split = nets.train_many(MIXED, data, seeds=(0, 1), **dict(OPTIONS, parallel=3))
+    assert [p.present.shape for p, _ in captured[before:]] == [(2, 3)] * 3  # 3 calls of 2
+    assert sum(trainer.TRACE_COUNTS.values()) == traces + 1  # compiled once, for all three
+    for a, b in zip(split, mixed[0]):
+        assert (a.topology, a.seed) == (b.topology, b.seed)
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
+        np.testing.assert_allclose(a.val_auc, b.val_auc, rtol=1e-5)
+
+
 def test_diverging_model_is_flagged_and_isolated(data, mixed):
     results, _ = mixed
     rates = [3e-2, 1e30, 3e-2]
@@ -209,6 +223,7 @@ def test_regression_with_mse_and_weights(data):
     (dict(lr=-1.0), "lr"), (dict(lr=[1e-3, 1e-3]), "lr"), (dict(epochs=0), "epochs"),
     (dict(restarts=4), "restarts"), (dict(loss="hinge"), "loss"), (dict(seeds=(-1,)), "seeds"),
     (dict(class_weight="weird"), "class_weight"), (dict(max_waste=0.5), "max_waste"),
+    (dict(parallel=0), "parallel"), (dict(parallel=1.5), "parallel"),
 ])
 def test_bad_options_raise_train_error(data, options, field):
     with pytest.raises(nets.TrainError, match=field):

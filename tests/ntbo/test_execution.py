@@ -8,11 +8,13 @@ import signal
 import sqlite3
 import threading
 import time
+import types
 import warnings
 
 import pytest
 
 import ntbo
+from ntbo import runner
 
 
 def _in_thread(config):
@@ -132,3 +134,14 @@ def test_a_dask_worker_killed_mid_trial_is_retried_and_the_study_completes(make_
     assert killed is not None
     assert result.counts["complete"] == 2 and result.counts["failed"] == 0
     assert all(not t.worker.endswith(f":{killed}") for t in result.trials)
+
+
+@pytest.mark.parametrize("kind, workers, scheduler, expected", [
+    ("local", 1, None, None), ("process", 2, None, 2), ("process", 8, None, 1),
+    ("dask", 4, None, 1), ("dask", 2, "tcp://10.0.0.1:8786", None)])
+def test_worker_processes_on_this_machine_share_its_cores(monkeypatch, kind, workers, scheduler,
+                                                          expected):
+    monkeypatch.setattr(runner, "default_parallel", lambda: 4)  # four cores
+    run = types.SimpleNamespace(executor=types.SimpleNamespace(kind=kind, workers=workers,
+                                                               scheduler=scheduler))
+    assert runner._Run.parallel(run) == expected
