@@ -317,7 +317,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     else:
         # JAX compiles a shape once even when several threads ask for it at the same time
         with concurrent.futures.ThreadPoolExecutor(min(parallel, len(chunks))) as pool:
-            list(pool.map(train, chunks))  # re-raises the first error
+            # re-raises the first error (or Ctrl-C), cancelling the chunks not yet started
+            list(pool.map(train, chunks))
     return results
 
 

@@ -1,5 +1,7 @@
 """train_many: padding does not change training, compiled programs are reused, NaNs stay put."""
 
+import time
+
 import jax
 import numpy as np
 import pytest
@@ -169,6 +171,22 @@ def test_calls_at_once_share_one_compilation_and_train_the_same(data, mixed, cap
         assert (a.topology, a.seed) == (b.topology, b.seed)
         np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
         np.testing.assert_allclose(a.val_auc, b.val_auc, rtol=1e-5)
+
+
+def test_an_error_in_one_call_starts_no_further_call(data, monkeypatch):
+    started = []
+
+    def broken(*args):
+        started.append(args)
+        time.sleep(0.5)  # long enough for train_many to cancel what has not started
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(trainer, "_run_chunk", broken)
+    # three shapes, each cut in two: six calls for two threads
+    with pytest.raises(RuntimeError, match="out of memory"):
+        nets.train_many(MIXED, data, seeds=(0, 1), max_waste=1.0, width_multiple=1,
+                        **dict(OPTIONS, parallel=2))
+    assert 2 <= len(started) < 6
 
 
 def test_diverging_model_is_flagged_and_isolated(data, mixed):
