@@ -1,10 +1,10 @@
-"""`train_many`: trains many MLP topologies x seeds, one compiled call per shape bucket.
+"""`train_many`: trains many MLP topologies x seeds, one compiled program per shape bucket.
 
 Each bucket chunk is a single ``jit(vmap(fit_one))`` call: ``vmap`` over the models of the chunk,
 ``lax.scan`` over epochs and, inside, over minibatch steps. On CPU one such call keeps about one
 core busy (its small products are not worth splitting), so chunks run from a thread pool, one
-per core, and a bucket is cut into that many chunks of one shape. All models of a call see the same
-minibatches in the same order, drawn on the host from ``data_seed`` once per `train_many` call
+per core, and a bucket is cut into that many chunks of one shape. All models of a call see the
+same minibatches in the same order, drawn on the host from ``data_seed`` once per `train_many` call
 (int32 event indices, epochs x n_train of them, kept on the device with the data). The network
 runs feature-major (see `nets.mlp.forward_t`); parameters enter and leave a call in the usual
 (fan_in, fan_out) layout. Optimiser: Adam with a per-model (traced) peak learning rate times
@@ -263,7 +263,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
         memory_budget: bytes one compiled call may use; default half the accelerator's memory,
             or a quarter of RAM on CPU, shared by the calls that run at once.
         parallel: compiled calls run at once, each from a thread of its own. A bucket is cut
-            into this many equal chunks that share one compilation. One call runs mostly on one
+            into up to this many equal chunks (one model each at most) that share one
+            compilation. One call runs mostly on one
             CPU core, so on CPU this multiplies the throughput by up to the number of cores.
             None: the cores this process may use when JAX computes on the CPU, else 1.
 
