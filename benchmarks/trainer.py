@@ -396,7 +396,8 @@ def summary(r: dict) -> str:
         lines.append(f"WARNING: busy machine (load average {r['load_start']:.1f} on "
                      f"{r['cpu_count']} CPUs): rates distorted, compare ratios only")
     lines += [f"nets.train_many, {len(r['topologies'])} models ({r['calls']} calls of "
-             f"{r['programs']} compiled program(s), {r['parallel']} at once): cold {r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
+              f"{r['programs']} compiled program(s), {r['parallel']} at once): cold "
+              f"{r['ours_cold_s']:.2f} s, warm {r['ours_warm_s']:.2f} s"]
     if "keras_s" in r:
         lines.append(f"Keras 3 one model at a time: {r['keras_s']:.1f} s -> speed-up "
                      f"{r['speedup_cold']:.1f}x cold, {r['speedup_warm']:.1f}x warm "
