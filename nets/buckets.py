@@ -175,8 +175,8 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
         capacity = max(1, memory_budget // per_model)
         n_chunks = max(math.ceil(len(members) / capacity), min(parallel, len(members)))
         size = math.ceil(len(members) / n_chunks)
-        for c in range(math.ceil(len(members) / size)):
-            real = members[c * size:(c + 1) * size]
+        for start in range(0, len(members), size):
+            real = members[start:start + size]
             filler = [real[0]] * (size - len(real))
             chunks.append(Chunk(bucket["activation"], bucket["widths"], tuple(real + filler),
                                 len(real)))

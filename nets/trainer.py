@@ -236,7 +236,7 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
                max_waste: float | None = None, width_multiple: int = 8,
                memory_budget: int | None = None, parallel: int | None = None
                ) -> list[TrainResult]:
-    """Trains every topology with every seed; models of similar shape share a compiled call.
+    """Trains every topology with every seed; models of similar shape share a compiled program.
 
     Args:
         topologies: the networks to train.
@@ -258,15 +258,15 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
         max_waste: most padded compute a bucket may spend per unit of useful compute (>= 1;
             None: no limit). Within it, models share a bucket when the extra padded work costs
             less than compiling a bucket of their own; 1.0 trains each distinct shape (rounded
-            to ``width_multiple``) in a call of its own.
+            to ``width_multiple``) in a program of its own.
         width_multiple: padded widths are rounded up to a multiple of this.
         memory_budget: bytes one compiled call may use; default half the accelerator's memory,
             or a quarter of RAM on CPU, shared by the calls that run at once.
         parallel: compiled calls run at once, each from a thread of its own. A bucket is cut
             into up to this many equal chunks (one model each at most) that share one
-            compilation. One call runs mostly on one
-            CPU core, so on CPU this multiplies the throughput by up to the number of cores.
-            None: the cores this process may use when JAX computes on the CPU, else 1.
+            compilation. One call runs mostly on one CPU core, so on CPU this multiplies the
+            throughput by up to the number of cores. None: the cores this process may use when
+            JAX computes on the CPU, else 1.
 
     Returns:
         One `TrainResult` per (topology, seed), topology-major:
