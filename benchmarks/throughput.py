@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument("--share-epochs", type=int, default=DEFAULT_CONFIG["objective"]["epochs"],
                         help="epochs per training in the optimiser-share run (default: the default "
                              "search's %(default)s)")
-    parser.add_argument("--skip-share", action="store_true", help="only the executor comparison")
+    parser.add_argument("--skip-share", action="store_true",
+                        help="only the executor comparison; the optimiser-share runs of results/throughput.json are kept")
     parser.add_argument("--markdown-only", action="store_true",
                         help="rewrite results/throughput.md from results/throughput.json")
     parser.add_argument("--share-only", action="store_true",
@@ -146,6 +147,9 @@ def main(argv=None) -> int:
         next(iter(shares.values()))["run"] = {k: report[k] for k in (
             "command", "date_utc", "load_before", "load_after", "commit", "total_wall_s")}
         report = {**earlier, **shares}
+    elif args.skip_share:  # keep the earlier optimiser-share runs
+        earlier = json.loads((RESULTS / "throughput.json").read_text())
+        report.update({k: v for k, v in earlier.items() if k.startswith("share")})
     (RESULTS / "throughput.json").write_text(json.dumps(report, indent=1, default=str))
     (RESULTS / "throughput.md").write_text(markdown(report))
     print(markdown(report))

@@ -39,7 +39,8 @@ class SearchResult:
 
     Attributes:
         folder: the results folder.
-        best: the complete trial with the lowest objective, or None if none completed.
+        best: the complete trial with the lowest objective (ties to the cheapest, see `rank`),
+            or None if none completed.
         trials: every trial, in proposal order.
         counts: number of trials per state.
         metric: the objective's metric.
@@ -92,9 +93,16 @@ def best_so_far(trials) -> np.ndarray:
     return np.minimum.accumulate(np.asarray(values, float)) if values else np.zeros(0)
 
 
+def rank(value: float, resources: dict, trial_id: int) -> tuple:
+    """Orders complete trials, best first: the lowest objective; among equal objectives (the
+    background efficiency counts pions, so ties are common) the cheaper network, by DSPs when
+    the fpga model priced it, then neurons; then the earlier trial."""
+    return value, resources.get("dsp", 0), resources.get("neurons", 0), trial_id
+
+
 def _best(trials) -> Trial | None:
     done = [t for t in trials if t.state == "complete"]
-    return min(done, key=lambda t: (t.value, t.id)) if done else None
+    return min(done, key=lambda t: rank(t.value, t.resources, t.id)) if done else None
 
 
 def _row(t: Trial) -> dict:

@@ -53,7 +53,8 @@ def test_search_writes_study_csv_summary_and_best_model(make_config, ntuple):
         assert r["value_std"] == pytest.approx(np.std(values, ddof=1))
         assert json.loads(r["resources"])["neurons"] == sum(json.loads(r["topology"])["hidden"])
         assert r["started"] <= r["finished"] and r["worker"].endswith(f":{os.getpid()}")
-    best = min(rows, key=lambda r: r["value"])
+    cost = {r["id"]: json.loads(r["resources"]) for r in rows}
+    best = min(rows, key=lambda r: (r["value"], cost[r["id"]]["dsp"], cost[r["id"]]["neurons"], r["id"]))
     assert result.best.id == best["id"] and result.best_value == best["value"]
 
     with open(result.files["trials_csv"]) as f:
@@ -195,6 +196,23 @@ def test_a_network_proposed_again_is_copied_not_retrained(make_config, monkeypat
     trained = [t.topology.hidden for t in result.trials if t not in copies]
     assert sorted(tuple(c[0]) for c in calls) == sorted(trained)
     assert len(set(trained)) == len(trained)
+
+
+def test_of_equally_good_networks_the_cheapest_is_best_and_saved(make_config, monkeypatch):
+    def tied(task):  # every network scores the same, as networks of equal pion counts do
+        out = real(task)
+        return {**out, "trials": [{**r, "value": 0.25} for r in out["trials"]]}
+
+    real = runner.evaluate
+    monkeypatch.setattr(runner, "evaluate", tied)
+    result = ntbo.search(make_config(search={"budget": 6, "q": 2}))
+    cost = {t.id: (t.resources["dsp"], t.resources["neurons"]) for t in result.trials}
+    assert len(set(cost.values())) > 1
+    cheapest = min(cost, key=lambda i: (cost[i], i))  # fewest DSPs, then neurons
+    assert result.best.id == cheapest and result.best_value == 0.25
+    summary = json.loads(result.files["summary"].read_text())
+    assert summary["best"]["trial"] == cheapest
+    assert nets.load(result.files["best_model"]).info["trial"] == cheapest
 
 
 def test_the_seed_spread_is_told_as_noise_and_a_resume_tells_the_same(make_config, monkeypatch):
