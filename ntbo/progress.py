@@ -11,6 +11,7 @@ import sys
 
 from tqdm import tqdm
 
+from ntbo.results import best_trial
 from ntbo.storage import Study
 
 
@@ -49,10 +50,8 @@ class Progress:
 def describe(study: Study, counts: dict | None = None) -> str:
     """``running 2, failed 1, best 0.0123 ± 0.002 [32, 16]``: the bar's postfix."""
     counts = study.counts() if counts is None else counts
-    complete = study.trials(["complete"])
-    best = "none yet"
-    if complete:
-        b = min(complete, key=lambda t: (t.value, t.id))
-        best = f"{b.value:.4g} ± {b.value_std or 0.0:.2g} {list(b.topology.layers)}"
+    b = best_trial(study.trials(["complete"]))
+    best = "none yet" if b is None else (
+        f"{b.value:.4g} ± {b.value_std or 0.0:.2g} {list(b.topology.layers)}")
     failed = f", failed {counts['failed']}" if counts["failed"] else ""
     return f"running {counts['running']}{failed}, best {best}"

@@ -100,7 +100,8 @@ def rank(value: float, resources: dict, trial_id: int) -> tuple:
     return value, resources.get("dsp", 0), resources.get("neurons", 0), trial_id
 
 
-def _best(trials) -> Trial | None:
+def best_trial(trials) -> Trial | None:
+    """The complete trial that ranks first (see `rank`), or None if none completed."""
     done = [t for t in trials if t.state == "complete"]
     return min(done, key=lambda t: rank(t.value, t.resources, t.id)) if done else None
 
@@ -140,7 +141,7 @@ def write_tables(study: Study, config) -> SearchResult:
     """Rewrites ``trials.csv`` and ``summary.json``; returns the `SearchResult`."""
     folder = study.path.parent
     trials = tuple(study.trials())
-    best = _best(trials)
+    best = best_trial(trials)
     files = {"study": folder / study.path.name, "trials_csv": folder / "trials.csv",
              "summary": folder / "summary.json", "plot": folder / "best_so_far.png",
              "pareto_plot": folder / "pareto.png"}
