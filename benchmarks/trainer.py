@@ -20,6 +20,10 @@ Reported:
 * the rate of the matrix products the trainer is made of (512 events x 64 x 64, alone, 16 in
   one call, and such calls from as many threads at once as the trainer runs), as the ceiling of
   what its small matmuls can reach on this machine;
+* plans (each in a fresh process): the default plan, `max_waste` caps of 2 and 1.5, and the
+  best split of the models into two shapes, one per core (`best_split_in_two`), with their
+  compiled programs, padding waste, cold and warm times, speed-ups and useful FLOP rates: the
+  issue's two targets pull apart, as fewer programs cost less compilation and more work;
 * a scaling table: time and memory versus the number of models (1, 4, 16, 64; the main
   workload's data and epochs) and versus width (4 models of three equal layers, up to 2000, with a
   smaller data set stated in the table). Each case runs in a fresh process, so its cold time
@@ -35,7 +39,7 @@ Usage::
 
     python -m benchmarks.trainer                 # comparison with Keras and scaling table
     python -m benchmarks.trainer --quick         # small smoke run (a minute; no targets)
-    python -m benchmarks.trainer --no-keras --no-scaling
+    python -m benchmarks.trainer --no-keras --no-plans --no-scaling
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ import numpy as np  # noqa: E402
 
 import nets  # noqa: E402
 from nets import buckets, trainer  # noqa: E402
+from nets.mlp import carried_widths  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -73,6 +78,8 @@ COUNTS = (1, 4, 16, 64)
 WIDTHS = (16, 64, 256, 1000, 2000)
 WIDTH_DATA = dict(n_train=10000, n_val=2000, epochs=1)
 QUICK_COUNTS, QUICK_WIDTHS = (1, 4), (16, 64)
+#: Plans compared on the main workload: `train_many` options, or a split into shapes.
+PLANS = ({}, {"max_waste": 2.0}, {"max_waste": 1.5}, {"split": 2})
 QUICK_WIDTH_DATA = dict(n_train=2000, n_val=500, epochs=1)
 
 
@@ -136,6 +143,29 @@ def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: 
 def programs(chunks) -> int:
     """How many distinct programs a plan compiles: one per chunk shape."""
     return len({(c.activation, c.widths, len(c.members)) for c in chunks})
+
+
+def best_split_in_two(topologies, n_inputs: int) -> list[list[int]]:
+    """The two groups of models, each padded to a shape of its own on the trainer's width grid,
+    that minimise the larger group's padded work (then the total): the best two-shape plan for
+    two cores. Brute force over all 2^(n-1) splits."""
+    n_hidden = max(t.depth for t in topologies)
+    carried = np.array([carried_widths(t, n_inputs, n_hidden) for t in topologies])
+
+    def work(group):
+        if not group:
+            return 0
+        widths = [buckets.round_width(int(w), 8) for w in carried[group].max(axis=0)]
+        return buckets.padded_macs(widths, n_inputs) * len(group)
+
+    best = None
+    for mask in range(2 ** (len(topologies) - 1)):  # the last model always in the second group
+        groups = [[i for i in range(len(topologies)) if mask >> i & 1],
+                  [i for i in range(len(topologies)) if not mask >> i & 1]]
+        a, b = work(groups[0]), work(groups[1])
+        if best is None or (max(a, b), a + b) < best[0]:
+            best = ((max(a, b), a + b), groups)
+    return [g for g in best[1] if g]
 
 
 def _best_time(f, *args, repeats: int = 5, threads: int = 1) -> float:
@@ -277,6 +307,75 @@ def run_case(case: dict) -> dict:
                 failed=sum(r.failed for r in results))
 
 
+def run_plan(case: dict) -> dict:
+    """One plan on the main workload (run in a fresh process): cold and warm time, its programs
+    and executed FLOPs. A split trains each group with `train_many` from a thread of its own."""
+    work = QUICK if case["quick"] else FULL
+    restarts = work["epochs"] - 1
+    data = make_data(work["n_train"], work["n_val"])
+    topologies = random_topologies(work["n_models"])
+    n_inputs = data.x_train.shape[1]
+    flop_args = (n_inputs, work["n_train"], work["n_val"], work["epochs"], BATCH)
+    options = {k: v for k, v in case["plan"].items() if k != "split"}
+    if "split" in case["plan"]:
+        groups = [[topologies[i] for i in g] for g in best_split_in_two(topologies, n_inputs)]
+        plans = [executed_flops(g, *flop_args, parallel=1) for g in groups]
+
+        def train():
+            with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
+                return list(pool.map(lambda g: nets.train_many(
+                    g, data, epochs=work["epochs"], batch_size=BATCH, lr=LR, restarts=restarts,
+                    parallel=1), groups))
+    else:
+        parallel = buckets.default_parallel()
+        plans = [executed_flops(topologies, *flop_args, parallel=parallel, **options)]
+
+        def train():
+            return nets.train_many(topologies, data, epochs=work["epochs"], batch_size=BATCH,
+                                   lr=LR, restarts=restarts, **options)
+
+    def timed():
+        start = time.perf_counter()
+        train()
+        return time.perf_counter() - start
+
+    cold = timed()
+    warm = min(timed() for _ in range(2))
+    useful = useful_flops(topologies, *flop_args[:-1])
+    return dict(case, cold_s=cold, warm_s=warm, useful_gflop=useful / 1e9,
+                padding_waste=sum(f for f, _ in plans) / useful,
+                programs=sum(programs(c) for _, c in plans))
+
+
+def _in_fresh_process(case: dict) -> dict:
+    """Runs ``--case`` in a new Python process and returns its result."""
+    command = [sys.executable, "-m", "benchmarks.trainer", "--case", json.dumps(case)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False,
+                         cwd=Path(__file__).resolve().parents[1])
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark case {case} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def plan_name(plan: dict) -> str:
+    """How the plans table names a plan."""
+    if "split" in plan:
+        return f"best split into {plan['split']} shapes, one per core"
+    return ", ".join(f"{k}={v}" for k, v in plan.items()) or "default"
+
+
+def compare_plans(quick: bool) -> list[dict]:
+    """Runs every plan of `PLANS` in its own process."""
+    rows = []
+    for plan in PLANS:
+        rows.append(_in_fresh_process({"vary": "plan", "plan": plan, "quick": quick}))
+        r = rows[-1]
+        print(f"  {plan_name(plan):>40}: {r['programs']:>2} programs, waste "
+              f"{r['padding_waste']:.2f}x, cold {r['cold_s']:6.2f} s, warm {r['warm_s']:6.2f} s",
+              flush=True)
+    return rows
+
+
 def scaling(quick: bool, max_width: int | None) -> list[dict]:
     """Runs every scaling case in its own process."""
     main = QUICK if quick else FULL
@@ -288,12 +387,7 @@ def scaling(quick: bool, max_width: int | None) -> list[dict]:
     cases += [dict(vary="width", value=w, **width_data) for w in widths]
     rows = []
     for case in cases:
-        command = [sys.executable, "-m", "benchmarks.trainer", "--case", json.dumps(case)]
-        out = subprocess.run(command, capture_output=True, text=True, check=False,
-                             cwd=Path(__file__).resolve().parents[1])
-        if out.returncode != 0:
-            raise SystemExit(f"scaling case {case} failed:\n{out.stderr[-3000:]}")
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(_in_fresh_process(case))
         r = rows[-1]
         print(f"  {r['vary']:>6} {r['value']:>5}: cold {r['cold_s']:7.2f} s  "
               f"warm {r['warm_s']:7.2f} s  {r['useful_gflops_per_s_warm']:7.1f} GFLOP/s  "
@@ -306,14 +400,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run (no targets)")
     parser.add_argument("--no-keras", action="store_true", help="skip the Keras peer")
+    parser.add_argument("--no-plans", action="store_true", help="skip the plans comparison")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     parser.add_argument("--max-width", type=int, default=None,
                         help="largest width of the scaling table (default: all, up to 2000)")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
-    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)  # one scaling case
+    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)  # one fresh-process case
     args = parser.parse_args(argv)
     if args.case:
-        print(json.dumps(run_case(json.loads(args.case)), default=float))
+        case = json.loads(args.case)
+        print(json.dumps(run_plan(case) if case["vary"] == "plan" else run_case(case),
+                         default=float))
         return None
 
     work = QUICK if args.quick else FULL
@@ -376,6 +473,14 @@ def main(argv=None):
                       unpadded_speedup_warm=keras_s / unpadded_warm)
     report["uptime_main_end"] = _uptime()
     print(summary(report), flush=True)
+    if not args.no_plans:
+        print("plans (each in a fresh process):", flush=True)
+        report["plans"] = compare_plans(args.quick)
+        for r in report["plans"]:
+            r["fraction_of_peak_warm"] = r["useful_gflop"] * 1e9 / r["warm_s"] / peak
+            if "keras_s" in report:
+                r["speedup_cold"] = report["keras_s"] / r["cold_s"]
+                r["speedup_warm"] = report["keras_s"] / r["warm_s"]
     if not args.no_scaling:
         print("scaling (each case in a fresh process):", flush=True)
         report["scaling"] = scaling(args.quick, args.max_width)
@@ -474,6 +579,23 @@ def markdown(r: dict) -> str:
         "included) and m1 in its first layer, (6m - 2m1) per training event (forward, weight "
         "gradients, input gradients except the first layer's) plus 2m per validation event, "
         "every epoch. Executed FLOPs: the same count for the padded shapes actually run.", ""]
+    if "plans" in r:
+        keras = "keras_s" in r
+        out += ["## Plans", "",
+                "The main workload under other plans, each in a fresh process (cold includes "
+                "its compilations). Fewer compiled programs cost less compilation but pad more; "
+                "the split trains each group with `train_many(parallel=1)` from a thread of its "
+                "own.", "",
+                "| plan | compiled programs | padding waste | cold s | warm s | "
+                + ("speed-up cold / warm | " if keras else "") + "useful % of peak, warm |",
+                "|---|---|---|---|---|" + ("---|" if keras else "") + "---|"]
+        for p in r["plans"]:
+            out.append(
+                f"| {plan_name(p['plan'])} | {p['programs']} | {p['padding_waste']:.2f}x | "
+                f"{p['cold_s']:.2f} | {p['warm_s']:.2f} | "
+                + (f"{p['speedup_cold']:.1f}x / {p['speedup_warm']:.1f}x | " if keras else "")
+                + f"{100 * p['fraction_of_peak_warm']:.1f} % |")
+        out.append("")
     if "scaling" in r:
         out += ["## Scaling", "",
                 "Each case in a fresh process: cold includes its compilation. Memory: the "

@@ -1,7 +1,7 @@
 """The trainer benchmark's FLOP counts, checked by hand."""
 
 import nets
-from benchmarks.trainer import executed_flops, useful_flops
+from benchmarks.trainer import best_split_in_two, executed_flops, useful_flops
 
 
 def test_useful_flops_by_hand():
@@ -27,3 +27,12 @@ def test_executed_flops_count_the_copies_that_fill_a_chunk():
     executed, chunks = executed_flops([nets.Topology((16,))] * 3, 8, 1024, 8, 1,
                                       batch_size=512, parallel=2)
     assert [len(c.members) for c in chunks] == [2, 2] and executed == 4 * one
+
+
+def test_the_best_split_in_two_groups_like_with_like():
+    big, small = nets.Topology((64, 64)), nets.Topology((8, 8))
+    assert sorted(best_split_in_two([big, small, big, small], 8)) == [[0, 2], [1, 3]]
+    # one model far larger than the rest: it trains alone, the others share the other shape
+    groups = best_split_in_two([small, nets.Topology((512, 512)), small, big], 8)
+    assert sorted(groups) == [[0, 2, 3], [1]]
+    assert best_split_in_two([small], 8) == [[0]]
