@@ -122,14 +122,12 @@ def executed_flops(topologies, n_inputs: int, n_train: int, n_val: int, epochs: 
                    batch_size: int, max_waste: float | None = None,
                    parallel: int = 1) -> tuple[float, list[buckets.Chunk]]:
     """The same count for the padded shapes the trainer runs (throw-away copies and the last
-    step's masked tail included), and the trainer's plan: its calls (``max_waste`` and
-    ``parallel`` as given to `nets.train_many`)."""
-    n_val_chunks = math.ceil(n_val / trainer._eval_batch(n_val))
+    step's masked tail included), and the trainer's plan: its calls (`nets.trainer.plan_chunks`
+    with ``max_waste`` and ``parallel`` as given to `nets.train_many`)."""
     eval_batch = trainer._eval_batch(n_val)
-    chunks = buckets.plan(topologies, 1, n_inputs, max_waste=max_waste, width_multiple=8,
-                          memory_budget=buckets.default_memory_budget(), batch_size=batch_size,
-                          eval_batch=eval_batch, n_val=n_val, events=n_train * epochs,
-                          compile_macs=trainer._COMPILE_MACS, parallel=parallel)
+    n_val_chunks = math.ceil(n_val / eval_batch)
+    chunks = trainer.plan_chunks(topologies, 1, n_inputs, n_train, n_val, epochs=epochs,
+                                 batch_size=batch_size, max_waste=max_waste, parallel=parallel)
     events = math.ceil(n_train / batch_size) * batch_size
     total = 0.0
     for c in chunks:

@@ -7,8 +7,9 @@ bucket's padded compute must stay within ``max_waste`` times its members' useful
 Otherwise they open a new bucket. Widths are rounded up onto a coarse grid (`round_width`) so
 that the buckets of later calls, e.g. the next batch of a topology search, often reuse already
 compiled shapes. A bucket is cut into equal chunks (the last one topped up with throw-away
-copies) when it exceeds the memory budget, and into as many chunks as there are calls to run
-at once; all chunks of a bucket share one shape and one compilation.
+copies) when it exceeds the memory budget or, on CPU, when its training step would not stay in
+the cache, and into as many chunks as there are calls to run at once; all chunks of a bucket
+share one shape and one compilation.
 """
 
 from __future__ import annotations
@@ -78,6 +79,29 @@ def model_bytes(widths: Sequence[int], n_inputs: int, batch_size: int, eval_batc
     return 4 * floats
 
 
+def step_bytes(widths: Sequence[int], n_inputs: int, batch_size: int) -> int:
+    """Bytes one model of a padded shape touches in a training step: the minibatch's
+    activations, pre-activations and their gradients, and the parameters, their gradient and
+    Adam's two moments."""
+    fans = (n_inputs, *widths, 1)
+    n_params = sum(a * b + b for a, b in zip(fans[:-1], fans[1:]))
+    return 4 * (4 * batch_size * (sum(widths) + 1) + 4 * n_params)
+
+
+#: Training-step bytes (`step_bytes`) one call may touch on CPU. Beyond the cache, XLA's small
+#: products slow down: 64 models of (64, 64, 64), batch 512, two calls at once on a 2-core
+#: EPYC with 32 MiB of L3 (2026-12-07) took 8.4-9.7 s warm in chunks of 32 models (55 MB per
+#: call), 7.2 s in chunks of 16, 5.9-6.6 s of 8, 5.4-5.7 s of 4 (6.9 MB) and 5.6-5.7 s of 2 or 1;
+#: 16 such models, or 4 of (1000,) * 3, ran as fast in chunks of 1 to 8.
+_CPU_CACHE_BUDGET = 8 << 20
+
+
+def default_cache_budget() -> int | None:
+    """Training-step bytes one call may touch: `_CPU_CACHE_BUDGET` when JAX computes on the
+    CPU, else None (no limit: an accelerator wants large calls)."""
+    return _CPU_CACHE_BUDGET if jax.devices()[0].platform == "cpu" else None
+
+
 def default_memory_budget() -> int:
     """Bytes a training call may use: half the accelerator's memory, else a quarter of RAM."""
     device = jax.devices()[0]
@@ -108,7 +132,7 @@ def default_parallel() -> int:
 def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
          max_waste: float | None, width_multiple: int, memory_budget: int, batch_size: int,
          eval_batch: int, n_val: int, events: int = 0, compile_macs: float = 0.0,
-         parallel: int = 1) -> list[Chunk]:
+         parallel: int = 1, cache_budget: int | None = None) -> list[Chunk]:
     """Buckets ``len(topologies) * n_seeds`` models and cuts buckets into memory-sized chunks.
 
     Model ``k`` is topology ``k // n_seeds`` with seed index ``k % n_seeds``; the seeds of one
@@ -132,6 +156,8 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
             (0: only merges that add no work, i.e. models of the same padded shape).
         parallel: calls that will run at once; a bucket is cut into at least this many chunks
             (at most one per member), so that they can.
+        cache_budget: training-step bytes (`step_bytes`) one call may touch; a bucket is cut
+            into chunks that stay within it, one model each at least (None: no limit).
 
     Returns:
         Chunks covering every model exactly once among their real members.
@@ -171,8 +197,12 @@ def plan(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, *,
         depth = max(topologies[i].depth for i in bucket["topologies"])
         bucket["widths"] = bucket["widths"][:depth]  # drop layers that are identity for all
         members = [t * n_seeds + s for t in sorted(bucket["topologies"]) for s in range(n_seeds)]
-        per_model = model_bytes(bucket["widths"], n_inputs, batch_size, eval_batch, n_val)
-        capacity = max(1, memory_budget // per_model)
+        capacity = memory_budget // model_bytes(bucket["widths"], n_inputs, batch_size,
+                                                eval_batch, n_val)
+        if cache_budget is not None:
+            capacity = min(capacity, cache_budget // step_bytes(bucket["widths"], n_inputs,
+                                                                batch_size))
+        capacity = max(1, capacity)
         n_chunks = max(math.ceil(len(members) / capacity), min(parallel, len(members)))
         size = math.ceil(len(members) / n_chunks)
         for start in range(0, len(members), size):

@@ -285,14 +285,11 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
     n_val = arrays["x_val"].shape[0]
     steps = math.ceil(n_train / batch_size)
     schedule = sgdr(epochs, steps, restarts, t_mult, alpha)
-    eval_batch = _eval_batch(n_val)
-    device_data = _to_device(arrays, class_weight, loss, eval_batch)
-    budget = (buckets.default_memory_budget() // parallel if memory_budget is None
-              else int(memory_budget))
-    chunks = buckets.plan(topologies, len(seeds), n_inputs, max_waste=max_waste,
-                          width_multiple=width_multiple, memory_budget=budget,
-                          batch_size=batch_size, eval_batch=eval_batch, n_val=n_val,
-                          events=n_train * epochs, compile_macs=_COMPILE_MACS, parallel=parallel)
+    device_data = _to_device(arrays, class_weight, loss, _eval_batch(n_val))
+    chunks = plan_chunks(topologies, len(seeds), n_inputs, n_train, n_val, epochs=epochs,
+                         batch_size=batch_size, max_waste=max_waste,
+                         width_multiple=width_multiple, memory_budget=memory_budget,
+                         parallel=parallel)
     orders = jax.device_put(_minibatch_orders(n_train, epochs, steps, batch_size, data_seed))
     config = {"epochs": epochs, "batch_size": batch_size, "restarts": restarts,
               "t_mult": t_mult, "alpha": alpha, "loss": loss, "data_seed": data_seed,
@@ -321,6 +318,24 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
             # re-raises the first error (or Ctrl-C), cancelling the chunks not yet started
             list(pool.map(train, chunks))
     return results
+
+
+def plan_chunks(topologies: Sequence[Topology], n_seeds: int, n_inputs: int, n_train: int,
+                n_val: int, *, epochs: int, batch_size: int, max_waste: float | None = None,
+                width_multiple: int = 8, memory_budget: int | None = None,
+                parallel: int | None = None) -> list[buckets.Chunk]:
+    """The compiled calls `train_many` makes for these options and data sizes: its shape buckets
+    cut into chunks by `nets.buckets.plan`, with `train_many`'s defaults (the memory budget
+    shared by the calls that run at once; on CPU, each call's training step kept within
+    `nets.buckets.default_cache_budget`)."""
+    parallel = buckets.default_parallel() if parallel is None else int(parallel)
+    budget = (buckets.default_memory_budget() // parallel if memory_budget is None
+              else int(memory_budget))
+    return buckets.plan(topologies, n_seeds, n_inputs, max_waste=max_waste,
+                        width_multiple=width_multiple, memory_budget=budget,
+                        batch_size=batch_size, eval_batch=_eval_batch(n_val), n_val=n_val,
+                        events=n_train * epochs, compile_macs=_COMPILE_MACS, parallel=parallel,
+                        cache_budget=buckets.default_cache_budget())
 
 
 def _minibatch_orders(n_train: int, epochs: int, steps: int, batch_size: int,

@@ -3,7 +3,7 @@
 import pytest
 
 import nets
-from nets.buckets import model_bytes, padded_macs, plan, round_width
+from nets.buckets import model_bytes, padded_macs, plan, round_width, step_bytes
 
 PLAN = dict(width_multiple=8, memory_budget=1 << 40, batch_size=64, eval_batch=64, n_val=64)
 
@@ -60,6 +60,21 @@ def test_memory_budget_splits_into_equal_chunks():
     assert [len(c.members) for c in chunks] == [2, 2, 2]
     assert [c.n_real for c in chunks] == [2, 2, 1]
     assert len({c.widths for c in chunks}) == 1
+
+
+def test_step_bytes_by_hand():
+    # 8 inputs -> 4 -> 1, batch 10: 4 arrays of 10 x 5 units; 41 parameters, 4 copies
+    assert step_bytes((4,), 8, 10) == 4 * (4 * 10 * 5 + 4 * (8 * 4 + 4 + 4 + 1))
+
+
+def test_cache_budget_cuts_a_bucket_into_chunks_of_one_shape():
+    topologies = [nets.Topology((64, 64))] * 5
+    per_model = step_bytes((64, 64), 8, 64)
+    chunks = plan(topologies, 1, 8, max_waste=None, cache_budget=2 * per_model, **PLAN)
+    assert [c.n_real for c in chunks] == [2, 2, 1] and len({len(c.members) for c in chunks}) == 1
+    tight = plan(topologies, 1, 8, max_waste=None, cache_budget=per_model - 1, **PLAN)
+    assert [c.n_real for c in tight] == [1] * 5  # never below one model per call
+    assert len(plan(topologies, 1, 8, max_waste=None, cache_budget=None, **PLAN)) == 1
 
 
 @pytest.mark.parametrize("n_models, parallel, sizes", [

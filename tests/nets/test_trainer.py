@@ -152,6 +152,19 @@ def test_chunks_of_one_bucket_share_one_compilation(data, mixed):
         np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
 
 
+def test_on_cpu_a_call_keeps_its_training_step_within_the_cache_budget(data, mixed, captured,
+                                                                       monkeypatch):
+    assert trainer.buckets.default_cache_budget() == trainer.buckets._CPU_CACHE_BUDGET  # CPU
+    # room for ~3 models' training steps: 6 models -> 2 calls of one shape
+    per_model = trainer.buckets.step_bytes((16, 16, 8), 6, 32)
+    monkeypatch.setattr(trainer.buckets, "_CPU_CACHE_BUDGET", 3 * per_model + 1)
+    before = len(captured)
+    split = nets.train_many(MIXED, data, seeds=(0, 1), **OPTIONS)
+    assert [p.present.shape[0] for p, _ in captured[before:]] == [3, 3]
+    for a, b in zip(split, mixed[0]):
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
+
+
 def test_max_waste_one_trains_each_shape_in_its_own_call(data, mixed, captured):
     before = len(captured)
     split = nets.train_many(MIXED, data, seeds=(0, 1), max_waste=1.0, width_multiple=1,
