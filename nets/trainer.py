@@ -261,7 +261,8 @@ def train_many(topologies: Sequence[Topology], data: Any, seeds: Sequence[int] =
             to ``width_multiple``) in a program of its own.
         width_multiple: padded widths are rounded up to a multiple of this.
         memory_budget: bytes one compiled call may use; default half the accelerator's memory,
-            or a quarter of RAM on CPU, shared by the calls that run at once.
+            or a quarter of RAM on CPU, shared by the calls that run at once. On CPU a call
+            also keeps its training step within `nets.buckets.default_cache_budget` (8 MiB).
         parallel: compiled calls run at once, each from a thread of its own. A bucket is cut
             into up to this many equal chunks (one model each at most) that share one
             compilation. One call runs mostly on one CPU core, so on CPU this multiplies the
