@@ -92,7 +92,7 @@ def step_bytes(widths: Sequence[int], n_inputs: int, batch_size: int) -> int:
 #: products slow down: 64 models of (64, 64, 64), batch 512, two calls at once on a 2-core
 #: EPYC with 32 MiB of L3 (2026-12-07) took 8.4-9.7 s warm in chunks of 32 models (55 MB per
 #: call), 7.2 s in chunks of 16, 5.9-6.6 s of 8, 5.4-5.7 s of 4 (6.9 MB) and 5.6-5.7 s of 2 or 1;
-#: 16 such models, or 4 of (1000,) * 3, ran as fast in chunks of 1 to 8.
+#: 16 such models ran as fast in chunks of 2, 4 or 8, and 4 of (1000,) * 3 in chunks of 1 or 2.
 _CPU_CACHE_BUDGET = 8 << 20
 
 
