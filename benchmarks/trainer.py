@@ -37,7 +37,7 @@ are recorded at the start and end, and speed is compared as ratios within one ru
 
 Usage::
 
-    python -m benchmarks.trainer                 # comparison with Keras and scaling table
+    python -m benchmarks.trainer                 # comparison with Keras, plans, scaling table
     python -m benchmarks.trainer --quick         # small smoke run (a minute; no targets)
     python -m benchmarks.trainer --no-keras --no-plans --no-scaling
 """
@@ -78,9 +78,9 @@ COUNTS = (1, 4, 16, 64)
 WIDTHS = (16, 64, 256, 1000, 2000)
 WIDTH_DATA = dict(n_train=10000, n_val=2000, epochs=1)
 QUICK_COUNTS, QUICK_WIDTHS = (1, 4), (16, 64)
+QUICK_WIDTH_DATA = dict(n_train=2000, n_val=500, epochs=1)
 #: Plans compared on the main workload: `train_many` options, or a split into shapes.
 PLANS = ({}, {"max_waste": 2.0}, {"max_waste": 1.5}, {"split": 2})
-QUICK_WIDTH_DATA = dict(n_train=2000, n_val=500, epochs=1)
 
 
 def make_data(n_train: int, n_val: int, n_features: int = 8, seed: int = 0) -> nets.Data:
