@@ -64,28 +64,27 @@ def padded_macs(widths: Sequence[int], n_inputs: int) -> int:
     return sum(a * b for a, b in zip(fans[:-1], fans[1:]))
 
 
-def model_bytes(widths: Sequence[int], n_inputs: int, batch_size: int, eval_batch: int,
-                n_val: int) -> int:
-    """Device memory one model of a padded shape needs during training, in bytes.
-
-    Counts parameters, their gradient, Adam's two moments and the best-validation snapshot,
-    the activations of a training and an evaluation minibatch (kept for the backward pass), and
-    the stored best validation scores.
-    """
+def _padded_params(widths: Sequence[int], n_inputs: int) -> int:
     fans = (n_inputs, *widths, 1)
-    n_params = sum(a * b + b for a, b in zip(fans[:-1], fans[1:]))
-    units = sum(widths) + 1
-    floats = 6 * n_params + 4 * batch_size * units + 2 * eval_batch * units + 2 * n_val
-    return 4 * floats
+    return sum(a * b + b for a, b in zip(fans[:-1], fans[1:]))
 
 
 def step_bytes(widths: Sequence[int], n_inputs: int, batch_size: int) -> int:
     """Bytes one model of a padded shape touches in a training step: the minibatch's
     activations, pre-activations and their gradients, and the parameters, their gradient and
     Adam's two moments."""
-    fans = (n_inputs, *widths, 1)
-    n_params = sum(a * b + b for a, b in zip(fans[:-1], fans[1:]))
-    return 4 * (4 * batch_size * (sum(widths) + 1) + 4 * n_params)
+    return 4 * (4 * batch_size * (sum(widths) + 1) + 4 * _padded_params(widths, n_inputs))
+
+
+def model_bytes(widths: Sequence[int], n_inputs: int, batch_size: int, eval_batch: int,
+                n_val: int) -> int:
+    """Device memory one model of a padded shape needs during training, in bytes: its training
+    step (`step_bytes`), two more copies of the parameters (the best-validation snapshot and
+    the updated parameters), the activations of an evaluation minibatch and the stored best
+    validation scores."""
+    units = sum(widths) + 1
+    return step_bytes(widths, n_inputs, batch_size) + 4 * (
+        2 * _padded_params(widths, n_inputs) + 2 * eval_batch * units + 2 * n_val)
 
 
 #: Training-step bytes (`step_bytes`) one call may touch on CPU. Beyond the cache, XLA's small

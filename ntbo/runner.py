@@ -258,7 +258,7 @@ class _Run:
         self.next_ask = 1 + max((t.ask for t in trials), default=-1)
         self.next_batch = 1 + max((t.batch for t in trials if t.batch is not None), default=-1)
         self.next_tell = 1 + max((t.told for t in trials if t.told is not None), default=-1)
-        self.best = min((report_mod.rank(t.value, t.resources, t.id) for t in trials
+        self.best_rank = min((report_mod.rank(t.value, t.resources, t.id) for t in trials
                          if t.state == "complete"), default=None)
         self.in_flight: list[_Task] = []
         self.optimizer_seconds = 0.0
@@ -464,8 +464,9 @@ class _Run:
                               train_seconds=record["train_seconds"], error=record["error"])
             return
         rank = report_mod.rank(record["value"], trial.resources, trial.id)
-        if self.best is None or rank < self.best:  # the model first: the study never points past it
-            self.best = rank
+        # the model first, so that the study never points past it
+        if self.best_rank is None or rank < self.best_rank:
+            self.best_rank = rank
             self._save_best(trial, record)
         self.study.finish(trial.id, "complete", record["value"], record["value_std"], record["seeds"],
                           record["train_seconds"], worker)
